@@ -1,0 +1,1 @@
+"""Thin command-line front ends (`spanscope serve|demo|search|trace`)."""

@@ -1,0 +1,155 @@
+"""Decode and validate the native ingest body (``POST /api/v1/ingest``).
+
+The body has the shape of the seed's ``IngestSignalsV1RequestBody``::
+
+    {"traces": [TraceInfo...], "spans": [Span...], "events": [SpanEvent...], "findings": [Finding...]}
+
+Every key is optional. Items are validated one by one: a bad item becomes a :class:`Rejection` (its kind,
+0-based index in its list and the reason) and the good items of the same batch are kept.
+
+Exceptions::
+
+    IngestError (ValueError)        the body as a whole can't be used -> HTTP 400
+    └── BodyTooLarge                the body (or its decompressed form) is over the limit -> HTTP 413
+"""
+
+from __future__ import annotations
+
+import gzip
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from spanscope.model import Finding, Span, TraceInfo
+from spanscope.model.records import Attributes, SpanId, TimeNs, TraceId
+
+
+class IngestError(ValueError):
+    """The request body can't be decoded at all."""
+
+    status_code = 400
+
+
+class BodyTooLarge(IngestError):
+    status_code = 413
+
+
+class SpanEvent(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """An event sent on its own, attached to a span that may be sent before or after it."""
+
+    trace_id: TraceId
+    span_id: SpanId
+    name: str
+    time_ns: TimeNs
+    attributes: Attributes = {}
+
+
+class _RawBody(msgspec.Struct, kw_only=True):
+    # Items stay raw so that each one is validated on its own and a bad one can't spoil the rest.
+    traces: list[msgspec.Raw] | None = None
+    spans: list[msgspec.Raw] | None = None
+    events: list[msgspec.Raw] | None = None
+    findings: list[msgspec.Raw] | None = None
+
+
+@dataclass(slots=True)
+class Rejection:
+    kind: str
+    index: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "index": self.index, "reason": self.reason}
+
+
+@dataclass(slots=True)
+class IngestBatch:
+    """Validated items of one request, ready for the store."""
+
+    traces: list[TraceInfo] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+    events: list[SpanEvent] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def accepted_counts(self) -> dict[str, int]:
+        return {
+            "spans": len(self.spans),
+            "traces": len(self.traces),
+            "events": len(self.events),
+            "findings": len(self.findings),
+        }
+
+    @property
+    def accepted_total(self) -> int:
+        return len(self.spans) + len(self.traces) + len(self.events) + len(self.findings)
+
+    def __len__(self) -> int:
+        return self.accepted_total
+
+
+_BODY_DECODER = msgspec.json.Decoder(_RawBody)
+_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
+    "trace": msgspec.json.Decoder(TraceInfo),
+    "span": msgspec.json.Decoder(Span),
+    "event": msgspec.json.Decoder(SpanEvent),
+    "finding": msgspec.json.Decoder(Finding),
+}
+
+
+def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """Undo ``Content-Encoding`` (gzip/deflate/identity) without letting a small bomb grow past ``limit``."""
+    enc = (encoding or "identity").strip().lower()
+    if enc in ("", "identity"):
+        return body
+    if enc not in ("gzip", "x-gzip", "deflate"):
+        raise IngestError(f"unsupported Content-Encoding {encoding!r}; use gzip, deflate or identity")
+    wbits = 16 + zlib.MAX_WBITS if enc != "deflate" else zlib.MAX_WBITS
+    d = zlib.decompressobj(wbits)
+    try:
+        out = d.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise IngestError(f"body is not valid {enc}: {exc}") from None
+    if len(out) > limit or d.unconsumed_tail:
+        raise BodyTooLarge(f"decompressed body is over the {limit} byte limit")
+    return out
+
+
+def decode_ingest(body: bytes, *, now_ns: int | None = None) -> IngestBatch:
+    """Decode a native ingest body; raise :class:`IngestError` only if the body as a whole is unusable."""
+    if not body.strip():
+        raise IngestError("empty body; expected a JSON object with 'traces', 'spans', 'events', 'findings'")
+    try:
+        raw = _BODY_DECODER.decode(body)
+    except msgspec.ValidationError as exc:
+        raise IngestError(f"body has the wrong shape: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise IngestError(f"malformed JSON: {exc}") from None
+    batch = IngestBatch()
+    now = now_ns if now_ns is not None else time.time_ns()
+    for kind, items, out in (
+        ("trace", raw.traces, batch.traces),
+        ("span", raw.spans, batch.spans),
+        ("event", raw.events, batch.events),
+        ("finding", raw.findings, batch.findings),
+    ):
+        if not items:
+            continue
+        decoder = _DECODERS[kind]
+        for i, item in enumerate(items):
+            try:
+                obj = decoder.decode(item)
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                batch.rejected.append(Rejection(kind, i, str(exc)))
+                continue
+            if kind == "finding" and obj.time_ns is None:
+                obj.time_ns = now
+            out.append(obj)
+    return batch
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=5)

@@ -1,0 +1,69 @@
+"""The ASGI app factory: routes, error handlers, and the store's lifetime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from spanscope.ingest.native import IngestError
+from spanscope.query import FilterError
+from spanscope.server.context import BadRequest, ServerState
+from spanscope.server.routes import health, ingest, traces
+from spanscope.settings import resolve
+from spanscope.store.base import Store
+
+log = logging.getLogger("spanscope.server")
+
+
+async def _filter_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FilterError)
+    return JSONResponse({"error": str(exc), "column": exc.column}, status_code=400)
+
+
+async def _ingest_error(request: Request, exc: Exception) -> JSONResponse:
+    status = getattr(exc, "status_code", 400)
+    return JSONResponse({"error": str(exc)}, status_code=status)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"error": "internal server error"}, status_code=500)
+
+
+def create_app(store: Store, *, max_body_bytes: int | None = None, close_store: bool = True) -> Starlette:
+    """Build the app around an open store. ``close_store`` closes it when the app shuts down."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if close_store:
+                store.close()
+
+    app = Starlette(
+        routes=[*health.routes, *ingest.routes, *traces.routes],
+        exception_handlers={
+            FilterError: _filter_error,
+            IngestError: _ingest_error,
+            BadRequest: _ingest_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.spanscope = ServerState(
+        store=store, max_body_bytes=int(resolve("max_body_bytes", max_body_bytes))
+    )
+    return app

@@ -1,0 +1,61 @@
+"""What every route needs: the store, the settings in force, and how a request names its project."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from spanscope.ingest.native import BodyTooLarge
+from spanscope.store.base import Store
+
+PROJECT_HEADER = "x-spanscope-project"
+DEFAULT_PROJECT = "default"
+_PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
+
+
+class BadRequest(ValueError):
+    status_code = 400
+
+
+@dataclass(slots=True)
+class ServerState:
+    store: Store
+    max_body_bytes: int
+
+
+def state(request: Request) -> ServerState:
+    return request.app.state.spanscope
+
+
+def project_of(request: Request, body_project: str | None = None) -> str:
+    """The project a request addresses: header, then ``?project=``, then a body field, then ``default``."""
+    project = request.headers.get(PROJECT_HEADER) or request.query_params.get("project") or body_project
+    if not project:
+        return DEFAULT_PROJECT
+    if not _PROJECT_RE.match(project):
+        raise BadRequest(
+            f"invalid project name {project!r}: use 1-128 letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit"
+        )
+    return project
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing (413) anything over ``limit`` bytes before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise BodyTooLarge(f"body of {declared} bytes is over the {limit} byte limit")
+        except ValueError:
+            raise BadRequest("invalid Content-Length header") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"body is over the {limit} byte limit")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,108 @@
+"""Running the server: in the foreground (`spanscope serve`) or in a thread (demo, tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from spanscope.server.app import create_app
+from spanscope.settings import resolve
+from spanscope.store import open_store
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _config(app: Any, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        app, log_level=log_level, access_log=False, lifespan="on", timeout_keep_alive=30,
+        limit_concurrency=None, server_header=False,
+    )
+
+
+def serve(
+    host: str | None = None,
+    port: int | None = None,
+    data_dir: str | None = None,
+    *,
+    log_level: str = "info",
+    ready: threading.Event | None = None,
+) -> None:
+    """Run the server in the foreground until interrupted."""
+    host = resolve("host", host)
+    port = int(resolve("port", port))
+    data_dir = resolve("data_dir", data_dir)
+    store = open_store(str(data_dir), write_batch_rows=int(resolve("write_batch_rows")))
+    app = create_app(store)
+    sock = _bind(host, port)
+    server = uvicorn.Server(_config(app, log_level))
+    print(f"spanscope serving on http://{host}:{sock.getsockname()[1]} (store: {Path(str(data_dir)).resolve()})",
+          flush=True)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+class ServerThread:
+    """A real server on a loopback port, running in a background thread.
+
+    >>> with ServerThread(tmp_path) as srv:
+    ...     requests.get(srv.url + "/healthz")
+    """
+
+    def __init__(self, data_dir: str | Path, host: str = "127.0.0.1", port: int = 0, **app_kwargs: Any):
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self._sock = _bind(host, port)
+        self.port = self._sock.getsockname()[1]
+        self.store = open_store(str(self.data_dir))
+        self.app = create_app(self.store, **app_kwargs)
+        self._server = uvicorn.Server(_config(self.app, "warning"))
+        self._thread = threading.Thread(target=self._run, name="spanscope-server", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self._server.serve(sockets=[self._sock]))
+        finally:
+            loop.close()
+
+    def start(self, timeout: float = 20.0) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("spanscope server failed to start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 20.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

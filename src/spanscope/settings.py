@@ -1,0 +1,91 @@
+"""Every setting, declared once, as data.
+
+Each setting has a name, a ``SPANSCOPE_*`` environment variable, a type, a default and a help text.
+The SDK's ``configure()``, the CLI and the server read this table; ``docs/settings.md`` documents it and a
+test checks every entry is documented. Precedence: explicit argument > environment > default.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Final
+
+DEFAULT_PORT: Final = 8417
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    env: str
+    type: type
+    default: Any
+    help: str
+    scope: str  # "sdk" | "server" | "both"
+
+    def parse(self, raw: str) -> Any:
+        if self.type is bool:
+            return raw.strip().lower() in ("1", "true", "yes", "on")
+        if self.type is int:
+            return int(raw)
+        if self.type is float:
+            return float(raw)
+        return raw
+
+
+SETTINGS: Final[tuple[Setting, ...]] = (
+    # --- SDK ---
+    Setting("endpoint", "SPANSCOPE_ENDPOINT", str, None,
+            "Base URL of a spanscope server the SDK sends to and searches, e.g. http://127.0.0.1:8417.", "sdk"),
+    Setting("api_key", "SPANSCOPE_API_KEY", str, None,
+            "API key sent as `Authorization: Bearer <key>`.", "sdk"),
+    Setting("project", "SPANSCOPE_PROJECT", str, "default",
+            "Project the SDK writes to and reads from (sent as the `X-Spanscope-Project` header).", "sdk"),
+    Setting("disabled", "SPANSCOPE_DISABLED", bool, False,
+            "Turn the SDK into a no-op: spans are neither recorded nor sent.", "sdk"),
+    Setting("batch_size", "SPANSCOPE_BATCH_SIZE", int, 512,
+            "Spans per export batch; the worker wakes as soon as a batch is full.", "sdk"),
+    Setting("flush_interval", "SPANSCOPE_FLUSH_INTERVAL", float, 0.5,
+            "Seconds the worker waits before sending a partial batch.", "sdk"),
+    Setting("max_queue_size", "SPANSCOPE_MAX_QUEUE_SIZE", int, 100_000,
+            "Records kept in memory waiting to be sent; beyond it new records are dropped and counted.", "sdk"),
+    Setting("exit_timeout", "SPANSCOPE_EXIT_TIMEOUT", float, 2.0,
+            "Seconds the flush at interpreter exit may take at most.", "sdk"),
+    Setting("request_timeout", "SPANSCOPE_REQUEST_TIMEOUT", float, 10.0,
+            "Seconds one HTTP request to the server may take.", "sdk"),
+    # --- server ---
+    Setting("host", "SPANSCOPE_HOST", str, "127.0.0.1", "Address `spanscope serve` binds to.", "server"),
+    Setting("port", "SPANSCOPE_PORT", int, DEFAULT_PORT, "Port `spanscope serve` listens on.", "server"),
+    Setting("data_dir", "SPANSCOPE_DATA_DIR", str, "./.spanscope",
+            "Directory holding the embedded store (`spanscope.duckdb`).", "server"),
+    Setting("max_body_bytes", "SPANSCOPE_MAX_BODY_BYTES", int, 32 * 1024 * 1024,
+            "Largest request body the server accepts (after decompression); larger bodies get 413.", "server"),
+    Setting("write_batch_rows", "SPANSCOPE_WRITE_BATCH_ROWS", int, 20_000,
+            "Rows the store writer groups into one transaction at most.", "server"),
+    Setting("write_batch_wait", "SPANSCOPE_WRITE_BATCH_WAIT", float, 0.1,
+            "Seconds the store writer may wait to group writes while busy (never when idle).", "server"),
+)
+
+_BY_NAME: Final = {s.name: s for s in SETTINGS}
+
+
+def setting(name: str) -> Setting:
+    return _BY_NAME[name]
+
+
+def resolve(name: str, explicit: Any = None) -> Any:
+    """The value of a setting: ``explicit`` if not None, else its environment variable, else its default."""
+    if explicit is not None:
+        return explicit
+    s = _BY_NAME[name]
+    raw = os.environ.get(s.env)
+    if raw is not None and raw != "":
+        try:
+            return s.parse(raw)
+        except ValueError:
+            return s.default
+    return s.default
+
+
+def default_endpoint() -> str:
+    return f"http://127.0.0.1:{DEFAULT_PORT}"
