@@ -41,9 +41,12 @@ def gen_bodies(n_traces: int, batch: int, seed: int = 1) -> tuple[list[bytes], l
         root = f"{rng.getrandbits(64):016x}"
         start = t0 + i * 10_000_000
         question = f"Where is my order A{rng.randint(10000, 99999)}? " + rng.choice(
-            ("It is late.", "I want a refund.", "Please hurry.", "Thanks!"))
-        msgs = [{"role": "system", "content": "You are a helpful support assistant. " * 4},
-                {"role": "user", "content": question}]
+            ("It is late.", "I want a refund.", "Please hurry.", "Thanks!")
+        )
+        msgs = [
+            {"role": "system", "content": "You are a helpful support assistant. " * 4},
+            {"role": "user", "content": question},
+        ]
         tokens = rng.randint(300, 2500)
         names = ("llm.generate", "llm.tools.get_order", "db.query", "llm.generate_final")
         kinds = ("llm", "tool", "db", "llm")
@@ -54,29 +57,53 @@ def gen_bodies(n_traces: int, batch: int, seed: int = 1) -> tuple[list[bytes], l
         for j, (name, kind) in enumerate(zip(names, kinds, strict=True)):
             dur = int(rng.lognormvariate(0, 0.5) * (600 if kind == "llm" else 30) * 1e6)
             parent = parents[j] or ids[1]
-            children.append({
-                "trace_id": trace_id, "span_id": ids[j], "parent_span_id": parent, "name": name, "kind": kind,
-                "start_time_ns": t, "end_time_ns": t + dur, "status": "OK",
-                "attributes": {"gen_ai.request.model": "gpt-4o-mini", "usage.total_tokens": tokens // 2,
-                               "session.id": f"s{i % 500}", "retry": 0, "region": "eu"},
-                "inputs": {"messages": msgs} if kind == "llm" else {"order_id": "A1"},
-                "outputs": {"choices": [{"message": {"role": "assistant", "content": "Your order ships today. " * 8}}]}
-                if kind == "llm" else {"rows": 1},
-            })
+            children.append(
+                {
+                    "trace_id": trace_id,
+                    "span_id": ids[j],
+                    "parent_span_id": parent,
+                    "name": name,
+                    "kind": kind,
+                    "start_time_ns": t,
+                    "end_time_ns": t + dur,
+                    "status": "OK",
+                    "attributes": {
+                        "gen_ai.request.model": "gpt-4o-mini",
+                        "usage.total_tokens": tokens // 2,
+                        "session.id": f"s{i % 500}",
+                        "retry": 0,
+                        "region": "eu",
+                    },
+                    "inputs": {"messages": msgs} if kind == "llm" else {"order_id": "A1"},
+                    "outputs": {
+                        "choices": [{"message": {"role": "assistant", "content": "Your order ships today. " * 8}}]
+                    }
+                    if kind == "llm"
+                    else {"rows": 1},
+                }
+            )
             t += dur
-        spans.append({
-            "trace_id": trace_id, "span_id": root, "name": "chatbot.turn", "kind": "chain",
-            "start_time_ns": start, "end_time_ns": t + 1000, "status": "OK",
-            "attributes": {"usage.total_tokens": tokens}, "inputs": {"messages": msgs},
-            "outputs": {"response": "Your order ships today."},
-        })
+        spans.append(
+            {
+                "trace_id": trace_id,
+                "span_id": root,
+                "name": "chatbot.turn",
+                "kind": "chain",
+                "start_time_ns": start,
+                "end_time_ns": t + 1000,
+                "status": "OK",
+                "attributes": {"usage.total_tokens": tokens},
+                "inputs": {"messages": msgs},
+                "outputs": {"response": "Your order ships today."},
+            }
+        )
         spans.extend(children)
         traces.append({"trace_id": trace_id, "tags": {"quality_score": round(rng.betavariate(5, 2), 3)}})
     bodies = []
     per_trace = 5
     tpb = max(1, batch // per_trace)
     for k in range(0, n_traces, tpb):
-        body = {"spans": spans[k * per_trace:(k + tpb) * per_trace], "traces": traces[k:k + tpb]}
+        body = {"spans": spans[k * per_trace : (k + tpb) * per_trace], "traces": traces[k : k + tpb]}
         bodies.append(json.dumps(body).encode())
     return bodies, spans, len(spans)
 
@@ -94,24 +121,26 @@ def bench_raw_duckdb(spans: list[dict], batch: int) -> float:
             con.execute(stmt)
         t0 = time.perf_counter()
         for k in range(0, len(spans), batch):
-            chunk = spans[k:k + batch]
-            tbl = pa.table({
-                "project": ["bench"] * len(chunk),
-                "trace_id": [s["trace_id"] for s in chunk],
-                "span_id": [s["span_id"] for s in chunk],
-                "parent_span_id": [s.get("parent_span_id") for s in chunk],
-                "name": [s["name"] for s in chunk],
-                "kind": [s["kind"] for s in chunk],
-                "start_time_ns": [s["start_time_ns"] for s in chunk],
-                "end_time_ns": [s["end_time_ns"] for s in chunk],
-                "duration_ms": [(s["end_time_ns"] - s["start_time_ns"]) / 1e6 for s in chunk],
-                "status": [s["status"] for s in chunk],
-                "status_message": [None] * len(chunk),
-                "attributes": [json.dumps(s["attributes"]) for s in chunk],
-                "inputs": [json.dumps(s["inputs"]) for s in chunk],
-                "outputs": [json.dumps(s["outputs"]) for s in chunk],
-                "events": [None] * len(chunk),
-            })
+            chunk = spans[k : k + batch]
+            tbl = pa.table(
+                {
+                    "project": ["bench"] * len(chunk),
+                    "trace_id": [s["trace_id"] for s in chunk],
+                    "span_id": [s["span_id"] for s in chunk],
+                    "parent_span_id": [s.get("parent_span_id") for s in chunk],
+                    "name": [s["name"] for s in chunk],
+                    "kind": [s["kind"] for s in chunk],
+                    "start_time_ns": [s["start_time_ns"] for s in chunk],
+                    "end_time_ns": [s["end_time_ns"] for s in chunk],
+                    "duration_ms": [(s["end_time_ns"] - s["start_time_ns"]) / 1e6 for s in chunk],
+                    "status": [s["status"] for s in chunk],
+                    "status_message": [None] * len(chunk),
+                    "attributes": [json.dumps(s["attributes"]) for s in chunk],
+                    "inputs": [json.dumps(s["inputs"]) for s in chunk],
+                    "outputs": [json.dumps(s["outputs"]) for s in chunk],
+                    "events": [None] * len(chunk),
+                }
+            )
             con.execute("BEGIN")
             con.register("b", tbl)
             con.execute("INSERT OR REPLACE INTO spans SELECT * FROM b")
@@ -140,8 +169,12 @@ def post_all(port: int, bodies: list[bytes], senders: int) -> tuple[float, int]:
                 i = next(idx, None)
             if i is None:
                 break
-            conn.request("POST", "/api/v1/ingest", body=bodies[i],
-                         headers={"Content-Type": "application/json", "X-Spanscope-Project": "bench"})
+            conn.request(
+                "POST",
+                "/api/v1/ingest",
+                body=bodies[i],
+                headers={"Content-Type": "application/json", "X-Spanscope-Project": "bench"},
+            )
             r = conn.getresponse()
             r.read()
             if r.status != 200:
@@ -188,8 +221,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         port = free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "spanscope.cli.main", "serve", "--port", str(port), "--data-dir", d,
-             "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "spanscope.cli.main",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                d,
+                "--log-level",
+                "warning",
+            ],
             stdout=subprocess.DEVNULL,
         )
         try:
@@ -206,21 +249,31 @@ def main() -> None:
             while len(client.search_traces(f"trace.id = '{last}'")) == 0 and time.perf_counter() - t_ack < 30:
                 time.sleep(0.001)
             queryable_s = time.perf_counter() - t_ack
-            print(f"spanscope serve, native JSON over loopback, {args.senders} senders: {rate:,.0f} spans/s "
-                  f"({failures} failed requests); ratio to raw engine {rate / raw_rate:.2f}x")
+            print(
+                f"spanscope serve, native JSON over loopback, {args.senders} senders: {rate:,.0f} spans/s "
+                f"({failures} failed requests); ratio to raw engine {rate / raw_rate:.2f}x"
+            )
             print(f"last trace searchable {queryable_s * 1000:.1f} ms after the last 2xx (one search round trip)")
             some = client.search_traces(None, max_results=1)["trace_id"].iloc[0]
             queries = {
                 "get_trace (5 spans)": lambda: client.get_trace(some),
                 "seed: tag.quality_score < 0.7, 100 rows, 3 extract_fields": lambda: client.search_traces(
-                    "tag.quality_score < 0.7", extract_fields=[
-                        "span.inputs.messages", "span.outputs.choices", "span.attributes.usage.total_tokens"]),
+                    "tag.quality_score < 0.7",
+                    extract_fields=[
+                        "span.inputs.messages",
+                        "span.outputs.choices",
+                        "span.attributes.usage.total_tokens",
+                    ],
+                ),
                 "span predicate: db.query AND duration > 50 ms, 100 rows": lambda: client.search_traces(
-                    "span.name = 'db.query' AND span.duration_ms > 50"),
+                    "span.name = 'db.query' AND span.duration_ms > 50"
+                ),
                 "tag + span attribute: quality < 0.5 AND tokens > 1000": lambda: client.search_traces(
-                    "tag.quality_score < 0.5 AND span.attributes.usage.total_tokens > 1000"),
+                    "tag.quality_score < 0.5 AND span.attributes.usage.total_tokens > 1000"
+                ),
                 "substring: span.inputs ILIKE '%refund%', 100 rows": lambda: client.search_traces(
-                    "span.inputs ILIKE '%refund%'"),
+                    "span.inputs ILIKE '%refund%'"
+                ),
             }
             for title, fn in queries.items():
                 print(f"  {title}: {median_ms(fn):.1f} ms (median of 7)")

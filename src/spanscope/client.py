@@ -181,16 +181,16 @@ def rows_to_frame(rows: list[dict[str, Any]], extract_fields: list[str]) -> pd.D
         data[f] = [r["fields"].get(f) for r in rows]
     df = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()})
     df["start_time"] = pd.to_datetime(pd.Series(data["start_time"], dtype="Int64"), unit="ns", utc=True)
-    df["duration_ms"] = pd.to_numeric(pd.Series(data["duration_ms"], dtype=object), errors="coerce").astype(
-        "float64"
-    )
+    df["duration_ms"] = pd.to_numeric(pd.Series(data["duration_ms"], dtype=object), errors="coerce").astype("float64")
     for col in ("trace_id", "name", "status"):
         df[col] = pd.Series(data[col], dtype=object)
-    # Numeric tag/finding/field columns become numbers so pandas can correlate them directly.
+    # Numeric tag/finding/field columns become numbers so pandas can correlate them directly: int64 when
+    # every value is an int, float64 (missing = NaN) otherwise.
     for col in [c for c in df.columns if c.startswith(("tag.", "finding."))] + list(extract_fields):
         values = [v for v in data[col] if v is not None]
         if values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-            df[col] = pd.to_numeric(pd.Series(data[col], dtype=object)).astype("float64")
+            all_ints = len(values) == len(data[col]) and all(isinstance(v, int) for v in values)
+            df[col] = pd.Series(data[col], dtype="int64" if all_ints else "float64")
     return df
 
 

@@ -22,8 +22,20 @@ def test_demo_then_search_and_trace(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stderr
     assert "tag.quality_score < 0.7" in demo.stdout and "delivered: yes" in demo.stdout
 
-    out = run("search", "tag.quality_score < 0.7", "--project", "demo", "--data-dir", data,
-              "--fields", "span.attributes.usage.total_tokens", "--format", "json", "--limit", "100")
+    out = run(
+        "search",
+        "tag.quality_score < 0.7",
+        "--project",
+        "demo",
+        "--data-dir",
+        data,
+        "--fields",
+        "span.attributes.usage.total_tokens",
+        "--format",
+        "json",
+        "--limit",
+        "100",
+    )
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
     assert rows and all(r["tag.quality_score"] < 0.7 for r in rows)

@@ -23,8 +23,7 @@ def sdk(server: ServerThread) -> Iterator[ServerThread]:
 def test_instrument_flush_search_and_get(sdk: ServerThread) -> None:
     ids = []
     for i, q in enumerate((0.2, 0.6, 0.9)):
-        with spanscope.trace("chatbot.turn", tags={"quality_score": q, "n": i}, session_id="s1",
-                             user_id="u1") as t:
+        with spanscope.trace("chatbot.turn", tags={"quality_score": q, "n": i}, session_id="s1", user_id="u1") as t:
             t.set_inputs({"messages": [{"role": "user", "content": f"question {i}"}]})
             with spanscope.span("llm.generate", kind="llm") as s:
                 s.set_inputs({"messages": [{"role": "user", "content": f"question {i}"}]})
@@ -42,8 +41,20 @@ def test_instrument_flush_search_and_get(sdk: ServerThread) -> None:
         order_by=["tag.quality_score"],
     )
     assert list(df["trace_id"]) == ids[:2]
-    for col in ("trace_id", "name", "status", "start_time", "duration_ms", "tags", "request", "response",
-                "tag.quality_score", "tag.n", "finding.helpful", "span.inputs.messages"):
+    for col in (
+        "trace_id",
+        "name",
+        "status",
+        "start_time",
+        "duration_ms",
+        "tags",
+        "request",
+        "response",
+        "tag.quality_score",
+        "tag.n",
+        "finding.helpful",
+        "span.inputs.messages",
+    ):
         assert col in df.columns
     assert str(df["start_time"].dt.tz) == "UTC"
     assert df["span.inputs.messages"].iloc[0] == [{"role": "user", "content": "question 0"}]
@@ -74,8 +85,17 @@ def test_instrument_flush_search_and_get(sdk: ServerThread) -> None:
 def test_empty_result_has_columns(sdk: ServerThread) -> None:
     df = spanscope.search_traces("trace.name = 'nothing'", extract_fields=["span.outputs.x"])
     assert len(df) == 0
-    assert list(df.columns) == ["trace_id", "name", "status", "start_time", "duration_ms", "tags", "request",
-                                "response", "span.outputs.x"]
+    assert list(df.columns) == [
+        "trace_id",
+        "name",
+        "status",
+        "start_time",
+        "duration_ms",
+        "tags",
+        "request",
+        "response",
+        "span.outputs.x",
+    ]
 
 
 def test_demo_data_seed_query_and_correlation(sdk: ServerThread) -> None:

@@ -79,13 +79,13 @@ def test_oversized_body_is_413(tmp_path) -> None:  # noqa: ANN001
 
 def test_gzip_body_and_projects(http: httpx.Client) -> None:
     body = gzip.compress(json.dumps({"spans": [make_span(tid(5), sid(5), "in-p1")]}).encode())
-    r = http.post("/api/v1/ingest", content=body,
-                  headers={"content-encoding": "gzip", "x-spanscope-project": "p1"})
+    r = http.post("/api/v1/ingest", content=body, headers={"content-encoding": "gzip", "x-spanscope-project": "p1"})
     assert r.status_code == 200 and r.json()["accepted"]["spans"] == 1
     assert http.get(f"/api/v1/traces/{tid(5)}").status_code == 404  # default project
     assert http.get(f"/api/v1/traces/{tid(5)}", params={"project": "p1"}).status_code == 200
-    found = http.post("/api/v1/traces/search", json={"filter": "trace.name = 'in-p1'"},
-                      headers={"x-spanscope-project": "p1"}).json()
+    found = http.post(
+        "/api/v1/traces/search", json={"filter": "trace.name = 'in-p1'"}, headers={"x-spanscope-project": "p1"}
+    ).json()
     assert [t["trace_id"] for t in found["traces"]] == [tid(5)]
     assert http.post("/api/v1/ingest", json={}, headers={"x-spanscope-project": "bad name!"}).status_code == 400
 

@@ -9,10 +9,22 @@ import spanscope
 
 
 def test_all_is_pinned() -> None:
-    assert sorted(spanscope.__all__) == sorted([
-        "Client", "__version__", "configure", "current_span", "flush", "get_trace", "observe",
-        "search_traces", "shutdown", "span", "stats", "trace",
-    ])
+    assert sorted(spanscope.__all__) == sorted(
+        [
+            "Client",
+            "__version__",
+            "configure",
+            "current_span",
+            "flush",
+            "get_trace",
+            "observe",
+            "search_traces",
+            "shutdown",
+            "span",
+            "stats",
+            "trace",
+        ]
+    )
     for name in spanscope.__all__:
         assert hasattr(spanscope, name)
 

@@ -19,8 +19,7 @@ from spanscope.settings import DEFAULT_PORT
 EXAMPLES = (
     ("Low-quality turns", "tag.quality_score < 0.7"),
     ("Turns whose tool call failed", "span.kind = 'tool' AND span.status = 'ERROR'"),
-    ("Slow database calls (one span both db.query and > 500 ms)",
-     "span.name = 'db.query' AND span.duration_ms > 500"),
+    ("Slow database calls (one span both db.query and > 500 ms)", "span.name = 'db.query' AND span.duration_ms > 500"),
     ("Refund requests", "span.inputs.messages[-1].content ILIKE '%refund%'"),
     ("Unsafe-looking answers", "finding.response_safe_score < 0.75"),
     ("Long expensive turns on gpt-4o", "tag.model = 'gpt-4o' AND trace.duration_ms > 3000"),
@@ -46,7 +45,7 @@ def run_demo(
     port: int | None = None,
     keep_serving: bool = False,
 ) -> int:
-    console = Console()
+    console = Console(soft_wrap=True)
     server = None
     if endpoint is None:
         from spanscope.server import ServerThread
@@ -81,22 +80,30 @@ def run_demo(
             None, max_results=10_000, extract_fields=["span.attributes.usage.total_tokens"]
         )
         if len(everything) > 2:
-            r = everything["tag.quality_score"].astype(float).corr(
-                everything["span.attributes.usage.total_tokens"].astype(float)
+            r = (
+                everything["tag.quality_score"]
+                .astype(float)
+                .corr(everything["span.attributes.usage.total_tokens"].astype(float))
             )
             console.print(f"\nCorrelation of total tokens with quality_score over all turns: [bold]{r:+.2f}[/bold]")
         table = Table(title="Worst 5 turns (tag.quality_score < 0.7, lowest first)")
         for col in ("trace_id", "duration_ms", "tag.quality_score", "tokens"):
             table.add_column(col)
         for _, row in df.sort_values("tag.quality_score").head(5).iterrows():
-            table.add_row(row["trace_id"], f"{row['duration_ms']:,.0f}", f"{row['tag.quality_score']:.3f}",
-                          str(row["span.attributes.usage.total_tokens"]))
+            table.add_row(
+                row["trace_id"],
+                f"{row['duration_ms']:,.0f}",
+                f"{row['tag.quality_score']:.3f}",
+                str(row["span.attributes.usage.total_tokens"]),
+            )
         console.print(table)
         worst = df.sort_values("tag.quality_score")["trace_id"].iloc[0] if len(df) else None
         dd = f" --data-dir {data_dir}" if data_dir != "./.spanscope" else ""
         console.print("\n[bold]Try next[/bold] (the CLI reads the store directly when no server runs):")
-        console.print(f"  spanscope search \"tag.quality_score < 0.7\" --project {project}{dd} "
-                      "--fields span.attributes.usage.total_tokens")
+        console.print(
+            f'  spanscope search "tag.quality_score < 0.7" --project {project}{dd} '
+            "--fields span.attributes.usage.total_tokens"
+        )
         if worst:
             console.print(f"  spanscope trace {worst} --project {project}{dd}")
         console.print(

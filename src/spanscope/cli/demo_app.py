@@ -130,12 +130,23 @@ class ChatbotSimulator:
                 completion_tokens = rng.randint(12, 40)
                 total_cost += self._usage(s, model, prompt_tokens, completion_tokens)
                 total_tokens += prompt_tokens + completion_tokens
-                call = {"id": f"call_{rng.getrandbits(40):010x}", "type": "function",
-                        "function": {"name": tool, "arguments": f'{{"order_id": "{order}"}}'}}
+                call = {
+                    "id": f"call_{rng.getrandbits(40):010x}",
+                    "type": "function",
+                    "function": {"name": tool, "arguments": f'{{"order_id": "{order}"}}'},
+                }
                 s.set_inputs({"messages": messages, "model": model, "tools": [name for name, _, _ in INTENTS]})
-                s.set_outputs({"choices": [{"index": 0, "finish_reason": "tool_calls",
-                                            "message": {"role": "assistant", "content": None,
-                                                        "tool_calls": [call]}}]})
+                s.set_outputs(
+                    {
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "tool_calls",
+                                "message": {"role": "assistant", "content": None, "tool_calls": [call]},
+                            }
+                        ]
+                    }
+                )
                 s.add_event("tool_selected", {"tool": tool})
             # 2. the tool, with its database call
             tool_result: dict[str, object] | None = None
@@ -145,9 +156,11 @@ class ChatbotSimulator:
                 tool_result = {"error": str(exc)}
             # 3. the final answer
             with spanscope.span("llm.generate_final", kind="llm") as s:
-                final_messages = [*messages,
-                                  {"role": "assistant", "content": None, "tool_calls": [call]},
-                                  {"role": "tool", "tool_call_id": call["id"], "content": str(tool_result)}]
+                final_messages = [
+                    *messages,
+                    {"role": "assistant", "content": None, "tool_calls": [call]},
+                    {"role": "tool", "tool_call_id": call["id"], "content": str(tool_result)},
+                ]
                 self.clock.sleep(self._latency(1100 if model != "gpt-4o" else 1600))
                 prompt_tokens = 260 + 45 * len(final_messages) + rng.randint(0, 200)
                 completion_tokens = rng.randint(40, 260) + (150 if tool_fails else 0)
@@ -155,16 +168,22 @@ class ChatbotSimulator:
                 total_tokens += prompt_tokens + completion_tokens
                 answer = self._answer(tool, order, item, tool_result)
                 s.set_inputs({"messages": final_messages, "model": model})
-                s.set_outputs({"choices": [{"index": 0, "finish_reason": "stop",
-                                            "message": {"role": "assistant", "content": answer}}]})
+                s.set_outputs(
+                    {
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer}}
+                        ]
+                    }
+                )
             # 4. the safety / quality check
             with spanscope.span("llm.response_check", kind="guardrail") as s:
                 self.clock.sleep(self._latency(120))
                 safe = max(0.0, min(1.0, rng.gauss(0.93, 0.06) - (0.25 if tool_fails else 0.0)))
                 s.set_inputs({"response": answer})
                 s.set_outputs({"safe": safe >= 0.7})
-                s.add_finding("response_safe_score", round(safe, 3), source="llm",
-                              rationale="heuristic toxicity / policy check")
+                s.add_finding(
+                    "response_safe_score", round(safe, 3), source="llm", rationale="heuristic toxicity / policy check"
+                )
             quality = rng.betavariate(6, 2)
             quality -= 0.000045 * max(0, total_tokens - 900)  # long answers tend to be worse
             quality -= 0.3 if tool_fails else 0.0
@@ -173,8 +192,13 @@ class ChatbotSimulator:
             quality = round(max(0.0, min(1.0, quality)), 3)
             t.set_tag("quality_score", quality)
             t.set_tag("model", model)
-            t.set_attributes({"usage.total_tokens": total_tokens, "spanscope.cost_usd": round(total_cost, 6),
-                              "gen_ai.request.model": model})
+            t.set_attributes(
+                {
+                    "usage.total_tokens": total_tokens,
+                    "spanscope.cost_usd": round(total_cost, 6),
+                    "gen_ai.request.model": model,
+                }
+            )
             t.set_outputs({"response": answer})
             if rng.random() < 0.3:
                 t.add_finding("user_thumbs_up", quality > 0.6, source="human")
@@ -197,18 +221,26 @@ class ChatbotSimulator:
                 db.set_outputs({"rows": rows})
             self.clock.sleep(self._latency(5))
             if fails:
-                raise ToolError(rng.choice((f"order service timed out for {order}",
-                                            "upstream returned 503", f"order {order} not found")))
-            result: dict[str, object] = {"order_id": order, "item": item,
-                                         "status": rng.choice(("shipped", "processing", "delivered"))}
+                raise ToolError(
+                    rng.choice(
+                        (f"order service timed out for {order}", "upstream returned 503", f"order {order} not found")
+                    )
+                )
+            result: dict[str, object] = {
+                "order_id": order,
+                "item": item,
+                "status": rng.choice(("shipped", "processing", "delivered")),
+            }
             s.set_outputs(result)
             return result
 
     @staticmethod
     def _answer(tool: str, order: str, item: str, result: dict[str, object] | None) -> str:
         if result and "error" in result:
-            return ("I'm sorry, I couldn't reach our order system just now. I've noted your request about "
-                    f"order {order}; a colleague will follow up by email within 24 hours.")
+            return (
+                "I'm sorry, I couldn't reach our order system just now. I've noted your request about "
+                f"order {order}; a colleague will follow up by email within 24 hours."
+            )
         return {
             "get_order": f"Your order {order} ({item}) is {result.get('status') if result else 'on its way'}.",
             "request_refund": f"I've started a refund for order {order}; you'll get an email once it is approved.",

@@ -38,12 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--endpoint", help="Send to this running server instead of starting one.")
     p.add_argument("--project", default=None, help=_help("project"))
     p.add_argument("--data-dir", help=_help("data_dir"))
-    p.add_argument("--port", type=int, default=None, help="Port for the server the demo starts (default: the "
-                   "standard port if free, else any free port).")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="Port for the server the demo starts (default: the standard port if free, else any free port).",
+    )
     p.add_argument("--serve", action="store_true", help="Keep serving after the demo until Ctrl-C.")
 
     p = sub.add_parser("search", help="Search traces with the filter language.")
-    p.add_argument("filter", nargs="?", default=None, help="e.g. \"tag.quality_score < 0.7\"")
+    p.add_argument("filter", nargs="?", default=None, help='e.g. "tag.quality_score < 0.7"')
     p.add_argument("--fields", nargs="*", default=[], metavar="F", help="extract_fields paths to add as columns")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--order-by", action="append", default=None, help="e.g. 'duration_ms DESC' (repeatable)")
@@ -68,8 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from spanscope.cli.demo import run_demo
 
         return run_demo(
-            traces=args.traces, seed=args.seed, endpoint=args.endpoint, project=args.project,
-            data_dir=resolve("data_dir", args.data_dir), port=args.port, keep_serving=args.serve,
+            traces=args.traces,
+            seed=args.seed,
+            endpoint=args.endpoint,
+            project=args.project,
+            data_dir=resolve("data_dir", args.data_dir),
+            port=args.port,
+            keep_serving=args.serve,
         )
     if args.command == "search":
         from spanscope.cli.query import run_search

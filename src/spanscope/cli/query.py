@@ -116,9 +116,7 @@ def _status(status: str) -> str:
 
 def render_trace_tree(trace: Trace) -> Tree:
     """The span tree with durations, kinds, statuses and findings."""
-    label = (
-        f"[bold]{trace.name}[/bold] {trace.trace_id}  {trace.duration_ms or 0:,.1f} ms  {_status(trace.status)}"
-    )
+    label = f"[bold]{trace.name}[/bold] {trace.trace_id}  {trace.duration_ms or 0:,.1f} ms  {_status(trace.status)}"
     if trace.tags:
         label += "  " + " ".join(f"[cyan]{k}[/cyan]={v}" for k, v in trace.tags.items())
     root = Tree(label)

@@ -8,7 +8,17 @@ SpanKind = Literal[
     "llm", "tool", "retriever", "embedding", "chain", "agent", "db", "http", "guardrail", "evaluator", "other"
 ]
 SPAN_KINDS: Final = (
-    "llm", "tool", "retriever", "embedding", "chain", "agent", "db", "http", "guardrail", "evaluator", "other",
+    "llm",
+    "tool",
+    "retriever",
+    "embedding",
+    "chain",
+    "agent",
+    "db",
+    "http",
+    "guardrail",
+    "evaluator",
+    "other",
 )
 
 Status = Literal["OK", "ERROR", "UNSET"]

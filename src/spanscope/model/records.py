@@ -122,8 +122,7 @@ class Trace(msgspec.Struct, kw_only=True, omit_defaults=False):
         """Plain JSON-able data with every field present (defaults included)."""
         out = {f: getattr(self, f) for f in self.__struct_fields__ if f not in ("spans", "findings")}
         out["spans"] = [
-            {**msgspec.structs.asdict(s), "events": [msgspec.structs.asdict(e) for e in s.events]}
-            for s in self.spans
+            {**msgspec.structs.asdict(s), "events": [msgspec.structs.asdict(e) for e in s.events]} for s in self.spans
         ]
         out["findings"] = [msgspec.structs.asdict(f) for f in self.findings]
         return msgspec.to_builtins(out)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from spanscope.query.operators import Operator
+from spanscope.query.grammar import Operator
 from spanscope.query.paths import JsonPath
 
 
@@ -63,10 +63,14 @@ class Dialect(ABC):
         """One ORDER BY term; NULLs always last so pages are stable whatever the engine's default."""
         return f"{expr} {'DESC' if descending else 'ASC'} NULLS LAST"
 
-    def exists(self, table: str, alias: str, correlation: Sequence[str], condition: Sql) -> Sql:
-        """``EXISTS (SELECT 1 FROM table alias WHERE correlation AND condition)``."""
-        where = " AND ".join([*correlation, condition.text]) if condition.text else " AND ".join(correlation)
-        return Sql(f"EXISTS (SELECT 1 FROM {table} {alias} WHERE {where})", condition.params)
+    def exists(self, table: str, alias: str, keys: Sequence[str], condition: Sql, outer: str = "t") -> Sql:
+        """True when a row of ``table`` sharing ``keys`` with the ``outer`` row satisfies ``condition``.
+
+        Here a correlated ``EXISTS (SELECT 1 FROM spans s WHERE s.project = t.project AND … AND <cond>)``;
+        an engine without correlated subqueries can emit ``(t.project, t.trace_id) IN (SELECT …)``.
+        """
+        where = [f"{alias}.{key} = {outer}.{key}" for key in keys] + [condition.text]
+        return Sql(f"EXISTS (SELECT 1 FROM {table} {alias} WHERE {' AND '.join(where)})", condition.params)
 
 
 def _pointer_token(segment: str | int) -> str:

@@ -26,6 +26,14 @@ class FilterError(ValueError):
             text += f"; {hint}"
         super().__init__(text)
 
+    @classmethod
+    def from_server(cls, text: str, column: int) -> FilterError:
+        """Rebuild an error from a server's 400 answer (its ``str(err)`` and ``column``), same text."""
+        head, marker, tail = text.partition(f" at column {column}")
+        if marker and (not tail or tail.startswith("; ")):
+            return cls(head, column, tail.removeprefix("; "))
+        return cls(text, column)
+
     def shifted(self, offset: int) -> FilterError:
         """The same error with its column moved ``offset`` places to the right (same class)."""
         return type(self)(self.message, self.column + offset, self.hint)

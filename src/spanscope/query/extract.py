@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
-from spanscope.query.errors import FilterError, UnknownFieldError
+from spanscope.query.errors import FilterError, FilterSyntaxError, UnknownFieldError
 from spanscope.query.paths import (
     JsonPath,
     is_missing,
@@ -42,6 +42,14 @@ class Source(Enum):
     FINDING = "finding"
 
 
+_KEYED_SOURCES: Final = {
+    "tag.": Source.TAG,
+    "tags.": Source.TAG,
+    "finding.": Source.FINDING,
+    "feedback.": Source.FINDING,
+}
+
+
 @dataclass(frozen=True)
 class ExtractField:
     """A parsed extract-field path."""
@@ -52,6 +60,16 @@ class ExtractField:
     span_name: str | None = None  # for NAMED_SPAN
     key: str | None = None  # tag key, finding name or attribute key
     path: JsonPath = ()  # inside inputs/outputs
+
+    @property
+    def needs_spans(self) -> bool:
+        """True when resolving needs the trace's spans (so a store can skip fetching them otherwise)."""
+        return self.source in (Source.SPAN, Source.NAMED_SPAN)
+
+    @property
+    def needs_findings(self) -> bool:
+        """True when resolving needs the trace's findings."""
+        return self.source is Source.FINDING
 
 
 def _span_part(text: str, rest: str, offset: int, source: Source, span_name: str | None) -> ExtractField:
@@ -64,13 +82,13 @@ def _span_part(text: str, rest: str, offset: int, source: Source, span_name: str
     try:
         if head == "attributes":
             if not tail.startswith(".") or len(tail) == 1:
-                raise FilterError("expected a key after 'attributes.'", len(text) + 1 - offset - len(head))
+                raise FilterSyntaxError("expected a key after 'attributes.'", len(text) + 1 - tail_offset)
             key = parse_single_key(tail[1:])
             return ExtractField(text, source, head, span_name, key=key)
         if tail.startswith("."):
             tail, tail_offset = tail[1:], tail_offset + 1
             if not tail:
-                raise FilterError("expected a JSON path after '.'", 1)
+                raise FilterSyntaxError("expected a JSON path after '.'", 1)
         return ExtractField(text, source, head, span_name, path=parse_path(tail))
     except FilterError as err:
         raise err.shifted(tail_offset) from None
@@ -88,28 +106,22 @@ def parse_extract_field(text: str) -> ExtractField:
     """
     stripped = text.strip()
     lowered = stripped.lower()
-    try:
-        for prefix, source in (("tag.", Source.TAG), ("tags.", Source.TAG), ("finding.", Source.FINDING),
-                               ("feedback.", Source.FINDING)):
-            if lowered.startswith(prefix):
-                try:
-                    return ExtractField(stripped, source, key=parse_single_key(stripped[len(prefix) :]))
-                except FilterError as err:
-                    raise err.shifted(len(prefix)) from None
-        if lowered.startswith("span."):
-            return _span_part(stripped, stripped[5:], 5, Source.SPAN, None)
-        if stripped.startswith("`"):
-            name, end = read_backticked(stripped, 0)
-        else:
-            end = stripped.find(".")
-            name = stripped[:end] if end > 0 else ""
-        if not name or not stripped[end:].startswith("."):
-            raise UnknownFieldError(f"unknown extract field {stripped!r}", 1, _EXPECTED)
-        return _span_part(stripped, stripped[end + 1 :], end + 1, Source.NAMED_SPAN, name)
-    except FilterError as err:
-        if type(err) is FilterError:  # plain errors from the path helpers are syntax errors
-            raise UnknownFieldError(err.message, err.column, err.hint) from None
-        raise
+    for prefix, source in _KEYED_SOURCES.items():
+        if lowered.startswith(prefix):
+            try:
+                return ExtractField(stripped, source, key=parse_single_key(stripped[len(prefix) :]))
+            except FilterError as err:
+                raise err.shifted(len(prefix)) from None
+    if lowered.startswith("span."):
+        return _span_part(stripped, stripped[5:], 5, Source.SPAN, None)
+    if stripped.startswith("`"):
+        name, end = read_backticked(stripped, 0)
+    else:
+        end = stripped.find(".")
+        name = stripped[:end] if end > 0 else ""
+    if not name or not stripped[end:].startswith("."):
+        raise UnknownFieldError(f"unknown extract field {stripped!r}", 1, _EXPECTED)
+    return _span_part(stripped, stripped[end + 1 :], end + 1, Source.NAMED_SPAN, name)
 
 
 def _span_value(span: dict[str, Any], field: ExtractField) -> Any:

@@ -45,7 +45,9 @@ class Token:
 
     def describe(self) -> str:
         """How the token is named in an error message."""
-        return "the end of the filter" if self.kind is Tok.END else repr(self.text)
+        if self.kind is Tok.END:
+            return "the end of the filter"
+        return self.text if self.kind is Tok.STRING else repr(self.text)  # a string shows its own quotes
 
 
 def _read_field(text: str, start: int) -> int:

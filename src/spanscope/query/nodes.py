@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from spanscope.query.fields import Field, Scope
-from spanscope.query.operators import Operator
+from spanscope.query.grammar import Field, Operator, Scope
 
 LiteralValue = str | int | float | bool
 

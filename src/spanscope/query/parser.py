@@ -1,24 +1,23 @@
 """Recursive-descent parser: filter text -> typed AST (``nodes.Expr``).
 
-    filter     := or_expr END
-    or_expr    := and_expr ("OR" and_expr)*
-    and_expr   := not_expr ("AND" not_expr)*
-    not_expr   := "NOT" not_expr | "(" or_expr ")" | comparison
-    comparison := FIELD ( CMP value
-                        | ["NOT"] ("LIKE" | "ILIKE") value
-                        | ["NOT"] "IN" "(" value ("," value)* ")"
-                        | "IS" ["NOT"] "NULL" )
-    CMP        := "=" | "!=" | "<>" | "<" | "<=" | ">" | ">="
-    value      := STRING | NUMBER | "TRUE" | "FALSE"
+filter     := or_expr END
+or_expr    := and_expr ("OR" and_expr)*
+and_expr   := not_expr ("AND" not_expr)*
+not_expr   := "NOT" not_expr | "(" or_expr ")" | comparison
+comparison := FIELD ( CMP value
+                    | ["NOT"] ("LIKE" | "ILIKE") value
+                    | ["NOT"] "IN" "(" value ("," value)* ")"
+                    | "IS" ["NOT"] "NULL" )
+CMP        := "=" | "!=" | "<>" | "<" | "<=" | ">" | ">="
+value      := STRING | NUMBER | "TRUE" | "FALSE"
 """
 
 from __future__ import annotations
 
 from spanscope.query.errors import FilterSyntaxError
-from spanscope.query.fields import resolve_field
+from spanscope.query.grammar import OPERATOR_ALIASES, OPERATOR_LIST, OPERATORS, Arity, Operator, resolve_field
 from spanscope.query.lexer import Tok, Token, tokenize
 from spanscope.query.nodes import And, Comparison, Expr, Literal, Not, Or
-from spanscope.query.operators import OPERATOR_ALIASES, OPERATOR_LIST, OPERATORS, Arity, Operator
 from spanscope.query.values import check_comparison
 
 _CONDITION_HINT = "a condition starts with a field, e.g. trace.status = 'ERROR'"
@@ -30,8 +29,7 @@ class _Parser:
         self.pos = 0
 
     # -- token helpers -------------------------------------------------------------------------
-    @property
-    def current(self) -> Token:
+    def current(self) -> Token:  # a method, not a property: it changes as tokens are consumed
         return self.tokens[self.pos]
 
     @property
@@ -45,16 +43,16 @@ class _Parser:
         return token
 
     def at_keyword(self, *words: str) -> bool:
-        return self.current.kind is Tok.KEYWORD and self.current.text in words
+        return self.current().kind is Tok.KEYWORD and self.current().text in words
 
     def fail(self, message: str, hint: str = "", token: Token | None = None) -> FilterSyntaxError:
-        return FilterSyntaxError(message, (token or self.current).column, hint)
+        return FilterSyntaxError(message, (token or self.current()).column, hint)
 
     # -- grammar -------------------------------------------------------------------------------
     def parse(self) -> Expr:
         expr = self.or_expr()
-        if self.current.kind is not Tok.END:
-            token = self.current
+        if self.current().kind is not Tok.END:
+            token = self.current()
             if token.kind is Tok.RPAREN:
                 raise self.fail("unexpected ')' without a matching '('")
             raise self.fail(f"unexpected {token.describe()}", "expected AND, OR or the end of the filter")
@@ -75,16 +73,16 @@ class _Parser:
         return children[0] if len(children) == 1 else And(tuple(children))
 
     def not_expr(self) -> Expr:
-        token = self.current
+        token = self.current()
         if self.at_keyword("NOT"):
             self.advance()
             return Not(self.not_expr())
         if token.kind is Tok.LPAREN:
             self.advance()
-            if self.current.kind is Tok.RPAREN:
+            if self.current().kind is Tok.RPAREN:
                 raise self.fail("expected a condition inside '()'", _CONDITION_HINT)
             expr = self.or_expr()
-            if self.current.kind is not Tok.RPAREN:
+            if self.current().kind is not Tok.RPAREN:
                 raise self.fail("expected ')'", f"to close the '(' at column {token.column}")
             self.advance()
             return expr
@@ -98,7 +96,7 @@ class _Parser:
     def comparison(self) -> Comparison:
         field_token = self.advance()
         field = resolve_field(field_token.text, field_token.column)
-        op_token = self.current
+        op_token = self.current()
         op = self.operator(field_token)
         if op.arity is Arity.NONE:
             literals: tuple[Literal, ...] = ()
@@ -135,7 +133,7 @@ class _Parser:
         )
 
     def value(self, where: str) -> Literal:
-        token = self.current
+        token = self.current()
         if token.kind in (Tok.STRING, Tok.NUMBER):
             self.advance()
             assert token.value is not None
@@ -146,20 +144,22 @@ class _Parser:
         hint = "a quoted string, a number, true or false"
         if token.kind is Tok.FIELD:
             hint = f"strings are quoted: '{token.text}'"
+        elif token.kind is Tok.KEYWORD and token.text == "NULL":
+            hint = "test for absence with IS NULL or IS NOT NULL"
         raise self.fail(f"expected a value {where}", hint)
 
     def value_list(self, op: Operator) -> tuple[Literal, ...]:
-        if self.current.kind is not Tok.LPAREN:
+        if self.current().kind is not Tok.LPAREN:
             raise self.fail(f"expected '(' after {op.symbol}", "for example IN ('a', 'b')")
         self.advance()
-        if self.current.kind is Tok.RPAREN:
+        if self.current().kind is Tok.RPAREN:
             raise self.fail(f"expected a value in the {op.symbol} list", "the list cannot be empty")
         values = [self.value(f"in the {op.symbol} list")]
-        while self.current.kind is Tok.COMMA:
+        while self.current().kind is Tok.COMMA:
             self.advance()
             values.append(self.value(f"after ',' in the {op.symbol} list"))
-        if self.current.kind is not Tok.RPAREN:
-            raise self.fail(f"expected ',' or ')' in the {op.symbol} list, got {self.current.describe()}")
+        if self.current().kind is not Tok.RPAREN:
+            raise self.fail(f"expected ',' or ')' in the {op.symbol} list, got {self.current().describe()}")
         self.advance()
         return tuple(values)
 

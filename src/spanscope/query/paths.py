@@ -84,7 +84,7 @@ def _read_bracket(text: str, start: int) -> tuple[str | int, int]:
         digits = text[i:j]
         if digits in ("", "-"):
             raise FilterSyntaxError(
-                "expected an index or a quoted key after '['", i + 1, "for example [0], [-1] or [\"key\"]"
+                "expected an index or a quoted key after '['", i + 1, 'for example [0], [-1] or ["key"]'
             )
         segment, i = int(digits), j
     if i >= len(text) or text[i] != "]":
@@ -156,11 +156,12 @@ def _step(obj: Any, segment: str | int) -> Any:
     # Like a JSON pointer (which the SQL side uses too): a digit key indexes a list, an index names a
     # dict key; a negative index counts from the end of a list.
     if isinstance(obj, dict):
-        key = str(segment) if isinstance(segment, int) else segment
-        return obj.get(key, _MISSING)
+        if isinstance(segment, int) and segment < 0:
+            return _MISSING
+        return obj.get(str(segment), _MISSING)
     if isinstance(obj, list | tuple):
         if isinstance(segment, str):
-            if not segment.isdigit():
+            if not (segment.isascii() and segment.isdigit()):
                 return _MISSING
             segment = int(segment)
         if -len(obj) <= segment < len(obj):
@@ -190,7 +191,7 @@ def json_path_get(obj: Any, path: str) -> Any:
         'bye'
     """
     text = path.strip()
-    if text.startswith("$"):
+    if text == "$" or text.startswith(("$.", "$[")):  # an optional JSONPath-style root
         text = text[1:].removeprefix(".")
     value = walk(obj, parse_path(text))
     return None if value is _MISSING else value

@@ -3,8 +3,9 @@
 Span predicates are evaluated per span: a maximal subtree that names only ``span.*`` fields becomes one
 ``EXISTS (SELECT 1 FROM spans s WHERE <correlation> AND <subtree per span>)``, and within an AND all
 span-only operands share one EXISTS. So ``span.name = 'db.query' AND span.duration_ms > 500`` needs one
-slow db.query span, and ``NOT span.status = 'ERROR'`` means "some span is not in error" (write
-``NOT (span.status = 'ERROR' OR tag.x = 1)``-style mixes to get trace-level negation of a span test).
+slow db.query span, and ``NOT span.status = 'ERROR'`` means "some span is not in error". A NOT over a
+group that mixes span and trace fields negates the group at trace level, so
+``NOT (span.status = 'ERROR' OR tag.env = 'prod')`` means "no span in error and env is not prod".
 
 NOT has two-valued meaning: a comparison on an absent value is false, so ``NOT tag.x = 'a'`` matches
 traces without the tag, while ``tag.x != 'a'`` needs the tag present and different.
@@ -16,14 +17,12 @@ from typing import Any, Final
 
 from spanscope.query.dialect import Dialect, DuckDBDialect, Sql
 from spanscope.query.errors import FilterError, FilterSyntaxError
-from spanscope.query.fields import FIXED_FIELDS, Field, Scope, ValueType, resolve_field
+from spanscope.query.grammar import FIXED_FIELDS, Arity, Field, Scope, ValueType, resolve_field
 from spanscope.query.lexer import Tok, tokenize
 from spanscope.query.nodes import And, Comparison, Expr, Not, Or, conjuncts, is_span_only
-from spanscope.query.operators import Arity
 from spanscope.query.parser import parse_filter
 
-_SPAN_CORRELATION: Final = ("s.project = t.project", "s.trace_id = t.trace_id")
-_FINDING_CORRELATION: Final = ("f.project = t.project", "f.trace_id = t.trace_id")
+_TRACE_KEYS: Final = ("project", "trace_id")  # what joins spans and findings to their trace
 _ALIASES: Final = {Scope.TRACE: "t", Scope.SPAN: "s", Scope.FINDING: "f"}
 
 
@@ -34,7 +33,10 @@ class _Planner:
     # -- trace level (alias t) -------------------------------------------------------------------
     def expr(self, node: Expr) -> Sql:
         if is_span_only(node):
-            return self.d.exists("spans", "s", _SPAN_CORRELATION, self.span_expr(node))
+            condition = self.span_expr(node)
+            if isinstance(node, Or):  # it follows the correlation's ANDs
+                condition = condition.wrap("({})")
+            return self.d.exists("spans", "s", _TRACE_KEYS, condition)
         if isinstance(node, Comparison):
             if node.field.scope is Scope.FINDING:
                 return self.finding(node)
@@ -42,31 +44,32 @@ class _Planner:
         if isinstance(node, Not):
             return self.negate(self.expr(node.child))
         if isinstance(node, Or):
-            return self.joined(" OR ", [self.expr(child) for child in node.children], node.children)
+            return self.joined(" OR ", [self.trace_operand(child) for child in node.children])
         # AND: every span-only operand goes into one EXISTS, placed where the first of them stood.
         operands = conjuncts(node)
         span_operands = [op for op in operands if is_span_only(op)]
-        parts: list[Sql] = []
-        children: list[Expr] = []
+        parts: list[tuple[Sql, bool]] = []
         for operand in operands:
-            if operand in span_operands:
-                if span_operands[0] is operand:
-                    merged = span_operands[0] if len(span_operands) == 1 else And(tuple(span_operands))
-                    parts.append(self.expr(merged))
-                    children.append(span_operands[0])
-            else:
-                parts.append(self.expr(operand))
-                children.append(operand)
-        return self.joined(" AND ", parts, children)
+            if operand not in span_operands:
+                parts.append(self.trace_operand(operand))
+            elif operand is span_operands[0]:
+                merged = operand if len(span_operands) == 1 else And(tuple(span_operands))
+                parts.append((self.expr(merged), True))
+        return self.joined(" AND ", parts)
+
+    def trace_operand(self, node: Expr) -> tuple[Sql, bool]:
+        """``node`` compiled at trace level, and whether its SQL is atomic (needs no parentheses)."""
+        atomic = isinstance(node, Comparison | Not) or is_span_only(node)
+        return self.expr(node), atomic
 
     def finding(self, node: Comparison) -> Sql:
         name = Sql(f"f.name = {self.d.placeholder}", (node.field.finding_name,))
         if node.op.arity is Arity.NONE:
             # A finding's value is never null, so IS NULL means "no finding of that name".
-            found = self.d.exists("findings", "f", _FINDING_CORRELATION, name)
+            found = self.d.exists("findings", "f", _TRACE_KEYS, name)
             return found if node.op.symbol == "IS NOT NULL" else found.wrap("NOT {}")
         condition = Sql.join(" AND ", [name, self.comparison(node)])
-        return self.d.exists("findings", "f", _FINDING_CORRELATION, condition)
+        return self.d.exists("findings", "f", _TRACE_KEYS, condition)
 
     # -- per span (alias s) ------------------------------------------------------------------------
     def span_expr(self, node: Expr) -> Sql:
@@ -76,7 +79,7 @@ class _Planner:
             return self.negate(self.span_expr(node.child))
         separator = " AND " if isinstance(node, And) else " OR "
         items = conjuncts(node) if isinstance(node, And) else list(node.children)
-        return self.joined(separator, [self.span_expr(child) for child in items], items)
+        return self.joined(separator, [(self.span_expr(c), isinstance(c, Comparison | Not)) for c in items])
 
     # -- leaves and glue -----------------------------------------------------------------------------
     def comparison(self, node: Comparison) -> Sql:
@@ -97,12 +100,9 @@ class _Planner:
         return Sql(f"NOT {self.d.not_null_false(inner.text)}", inner.params)
 
     @staticmethod
-    def joined(separator: str, parts: list[Sql], children: list[Expr] | tuple[Expr, ...]) -> Sql:
-        wrapped = [
-            part if isinstance(child, Comparison | Not) else part.wrap("({})")
-            for part, child in zip(parts, children, strict=True)
-        ]
-        return Sql.join(separator, wrapped)
+    def joined(separator: str, parts: list[tuple[Sql, bool]]) -> Sql:
+        """Join operands, parenthesising the compound ones (``atomic`` False)."""
+        return Sql.join(separator, [sql if atomic else sql.wrap("({})") for sql, atomic in parts])
 
 
 def compile_filter(filter: str | Expr | None, dialect: Dialect | None = None) -> tuple[str, list[Any]]:
@@ -157,7 +157,8 @@ def _order_entry(entry: str) -> tuple[Field, bool]:
     field = resolve_field(name, tokens[0].column)
     if field.scope is not Scope.TRACE:
         raise FilterSyntaxError(
-            f"cannot order traces by {field.spec.name}", tokens[0].column,
+            f"cannot order traces by {field.spec.name}",
+            tokens[0].column,
             "order by trace.*, tag.<key>, metadata.<key>, session.id or user.id",
         )
     return field, descending

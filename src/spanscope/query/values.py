@@ -1,6 +1,6 @@
 """Check a comparison's literals against its field's type and normalise them for binding.
 
-Rules come from ``operators.TYPE_RULES``; this module turns a violation into a ``FilterTypeError``
+Rules come from ``grammar.TYPE_RULES``; this module turns a violation into a ``FilterTypeError``
 that names the field, what it compares with and what it got.
 """
 
@@ -13,9 +13,8 @@ from typing import Final
 
 from spanscope.model.conventions import SPAN_KINDS, STATUSES
 from spanscope.query.errors import FilterTypeError
-from spanscope.query.fields import Field, ValueType
+from spanscope.query.grammar import OPERATORS, TYPE_RULES, Field, Operator, ValueType
 from spanscope.query.nodes import Literal
-from spanscope.query.operators import OPERATORS, TYPE_RULES, Operator
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _SUB_MICRO: Final = re.compile(r"\d{2}:\d{2}:\d{2}[.,]\d{6}(\d{1,3})")
@@ -89,6 +88,13 @@ def check_comparison(
     """The literals of ``field op literals``, normalised; raises ``FilterTypeError`` on a mismatch."""
     rule = TYPE_RULES[field.type]
     name = field.spec.name
+    # A pattern on a number is the operator's fault; '>' on a status with 5 is the value's (checked below).
+    if op.pattern and not rule.pattern:
+        raise FilterTypeError(
+            f"{op.symbol} does not apply to {name} ({field.type.value})",
+            op_column,
+            "use =, !=, <, <=, >, >=, IN, NOT IN or IS NULL",
+        )
     for lit in literals:
         if isinstance(lit.value, bool):
             if not rule.booleans:
@@ -103,20 +109,17 @@ def check_comparison(
             raise _mismatch(field, lit)
     if op.ordering and not rule.ordering:
         raise FilterTypeError(
-            f"{op.symbol} does not apply to {name}", op_column,
+            f"{op.symbol} does not apply to {name}",
+            op_column,
             "use =, !=, IN, NOT IN, LIKE, ILIKE or IS NULL",
-        )
-    if op.pattern and not rule.pattern:
-        raise FilterTypeError(
-            f"{op.symbol} does not apply to {name} ({field.type.value})", op_column,
-            "use =, !=, <, <=, >, >=, IN, NOT IN or IS NULL",
         )
     if field.type is ValueType.JSON and literals:
         first = literals[0]
         for lit in literals[1:]:
             if lit.is_number != first.is_number:
                 raise FilterTypeError(
-                    f"the list mixes numbers and strings ({describe(first)}, {describe(lit)})", lit.column,
+                    f"the list mixes numbers and strings ({describe(first)}, {describe(lit)})",
+                    lit.column,
                     "use numbers to compare numerically or strings to compare text",
                 )
     return tuple(_normalise(field, op, lit) for lit in literals)

@@ -49,7 +49,8 @@ class ExceptionInfo:
 
     def attributes(self) -> dict[str, Any]:
         cls = type(self.exc)
-        qualname = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+        module = cls.__module__
+        qualname = cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
         stack = "".join(traceback.format_exception(cls, self.exc, self.tb))
         return {EXCEPTION_TYPE: qualname, EXCEPTION_MESSAGE: self.message(), EXCEPTION_STACKTRACE: stack}
 
@@ -105,7 +106,7 @@ class DeferredInputs:
 
 
 def enc_hook(obj: Any) -> Any:
-    """Make an object msgspec can't encode JSON-able: pydantic-like models, dataclasses, sets, bytes, dates…"""
+    """Make what msgspec can't encode JSON-able: pydantic-like models, dataclasses, sets, bytes, dates…"""
     dump = getattr(obj, "model_dump", None)
     if callable(dump) and not isinstance(obj, type):
         try:
@@ -143,11 +144,12 @@ def _sanitize(obj: Any, depth: int = 0) -> Any:
     if depth >= _MAX_DEPTH:
         return _safe_repr(obj)
     if isinstance(obj, dict):
-        return {k if isinstance(k, str) else _safe_repr(k): _sanitize(v, depth + 1) for k, v in list(obj.items())}
+        items = list(obj.items())
+        return {k if isinstance(k, str) else _safe_repr(k): _sanitize(v, depth + 1) for k, v in items}
     if isinstance(obj, list | tuple | set | frozenset):
         return [_sanitize(v, depth + 1) for v in list(obj)]
     try:
-        return msgspec.to_builtins(obj, str_keys=True, enc_hook=enc_hook, builtin_types=(Decimal,))
+        return _DECODER.decode(_ENCODER.encode(obj))
     except Exception:
         try:
             return _sanitize(enc_hook(obj), depth + 1)
@@ -155,14 +157,19 @@ def _sanitize(obj: Any, depth: int = 0) -> Any:
             return _safe_repr(obj)
 
 
+_ENCODER = msgspec.json.Encoder(enc_hook=enc_hook, decimal_format="number")
+_DECODER = msgspec.json.Decoder()
+
+
 def json_value(obj: Any) -> Any:
-    """Any user value as JSON-able builtins (Decimal is kept and encoded as a number on the wire)."""
+    """Any user value as the JSON builtins the server will see (a JSON round trip: tuples become lists,
+    Decimal a float, NaN null, unknown objects their repr)."""
     if obj is None or type(obj) in (str, int, bool):
         return obj
     if type(obj) is DeferredInputs:
         obj = obj.resolve()
     try:
-        return msgspec.to_builtins(obj, str_keys=True, enc_hook=enc_hook, builtin_types=(Decimal,))
+        return _DECODER.decode(_ENCODER.encode(obj))
     except Exception:
         return _sanitize(obj)
 

@@ -84,6 +84,15 @@ def reraise_worker_errors() -> None:
     raise first
 
 
+def _after_fork_in_child() -> None:
+    global _pending_lock
+    _pending_lock = threading.Lock()  # the parent's worker may have held it at fork time
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class _Guard:
     """The context-manager half of :func:`handle_internal_errors` (stateless, so one instance is shared)."""
 

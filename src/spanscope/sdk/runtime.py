@@ -57,7 +57,7 @@ def current_span() -> Span | None:
 
 
 def set_clock(fn: Clock | None) -> None:
-    """Take span and event timestamps (nanoseconds since the epoch) from ``fn``; None restores ``time.time_ns``.
+    """Take timestamps (nanoseconds since the epoch) from ``fn``; None restores ``time.time_ns``.
 
     Simulations use it to make traces last seconds without sleeping:
 
@@ -83,9 +83,9 @@ def counting_ids() -> tuple[IdSource, IdSource, IdSource]:
     """Deterministic trace, span and finding id sources: 1, 2, 3… as 32/16/32 hex digits (thread safe)."""
     traces, spans, findings = itertools.count(1), itertools.count(1), itertools.count(1)
     return (
-        lambda: "%032x" % next(traces),
-        lambda: "%016x" % next(spans),
-        lambda: "%032x" % next(findings),
+        lambda: f"{next(traces):032x}",
+        lambda: f"{next(spans):016x}",
+        lambda: f"{next(findings):032x}",
     )
 
 

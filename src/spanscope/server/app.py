@@ -63,7 +63,5 @@ def create_app(store: Store, *, max_body_bytes: int | None = None, close_store: 
         },
         lifespan=lifespan,
     )
-    app.state.spanscope = ServerState(
-        store=store, max_body_bytes=int(resolve("max_body_bytes", max_body_bytes))
-    )
+    app.state.spanscope = ServerState(store=store, max_body_bytes=int(resolve("max_body_bytes", max_body_bytes)))
     return app

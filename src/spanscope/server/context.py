@@ -47,10 +47,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
-            if int(declared) > limit:
-                raise BodyTooLarge(f"body of {declared} bytes is over the {limit} byte limit")
+            size_declared = int(declared)
         except ValueError:
             raise BadRequest("invalid Content-Length header") from None
+        if size_declared > limit:
+            raise BodyTooLarge(f"body of {size_declared} bytes is over the {limit} byte limit")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

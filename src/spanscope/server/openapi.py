@@ -96,8 +96,12 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "One whole trace: summary, spans with events, findings",
                     "parameters": [
-                        {"name": "trace_id", "in": "path", "required": True,
-                         "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}},
+                        {
+                            "name": "trace_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                        },
                         _project_param(),
                     ],
                     "responses": {"200": _resp("The trace"), "400": err, "404": err},

@@ -29,8 +29,13 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _config(app: Any, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
-        app, log_level=log_level, access_log=False, lifespan="on", timeout_keep_alive=30,
-        limit_concurrency=None, server_header=False,
+        app,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=30,
+        limit_concurrency=None,
+        server_header=False,
     )
 
 
@@ -50,8 +55,10 @@ def serve(
     app = create_app(store)
     sock = _bind(host, port)
     server = uvicorn.Server(_config(app, log_level))
-    print(f"spanscope serving on http://{host}:{sock.getsockname()[1]} (store: {Path(str(data_dir)).resolve()})",
-          flush=True)
+    print(
+        f"spanscope serving on http://{host}:{sock.getsockname()[1]} (store: {Path(str(data_dir)).resolve()})",
+        flush=True,
+    )
     try:
         server.run(sockets=[sock])
     finally:

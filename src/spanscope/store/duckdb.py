@@ -31,12 +31,38 @@ _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
 _SPAN_COLUMNS = (
-    "project", "trace_id", "span_id", "parent_span_id", "name", "kind", "start_time_ns", "end_time_ns",
-    "duration_ms", "status", "status_message", "attributes", "inputs", "outputs", "events",
+    "project",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "kind",
+    "start_time_ns",
+    "end_time_ns",
+    "duration_ms",
+    "status",
+    "status_message",
+    "attributes",
+    "inputs",
+    "outputs",
+    "events",
 )
 _SPAN_TYPES = (
-    pa.string(), pa.string(), pa.string(), pa.string(), pa.string(), pa.string(), pa.int64(), pa.int64(),
-    pa.float64(), pa.string(), pa.string(), pa.string(), pa.string(), pa.string(), pa.string(),
+    pa.string(),
+    pa.string(),
+    pa.string(),
+    pa.string(),
+    pa.string(),
+    pa.string(),
+    pa.int64(),
+    pa.int64(),
+    pa.float64(),
+    pa.string(),
+    pa.string(),
+    pa.string(),
+    pa.string(),
+    pa.string(),
+    pa.string(),
 )
 _SPAN_SCHEMA = pa.schema(list(zip(_SPAN_COLUMNS, _SPAN_TYPES, strict=True)))
 
@@ -91,9 +117,7 @@ class DuckDBStore:
         self._lock = threading.Lock()
         if not read_only:
             self._migrate()
-            self._writer: GroupCommitWriter | None = GroupCommitWriter(
-                self._write_many, max_rows=write_batch_rows
-            )
+            self._writer: GroupCommitWriter | None = GroupCommitWriter(self._write_many, max_rows=write_batch_rows)
         else:
             self._writer = None
 
@@ -111,7 +135,7 @@ class DuckDBStore:
                 con.execute(stmt)
             con.execute("INSERT INTO schema_version VALUES (?)", [version])
             con.execute("COMMIT")
-        assert SCHEMA_VERSION == max(MIGRATIONS)
+        assert max(MIGRATIONS) == SCHEMA_VERSION
 
     # ------------------------------------------------------------------ writes
     def write(self, project: str, batch: IngestBatch) -> None:
@@ -130,9 +154,20 @@ class DuckDBStore:
         for project, batch in jobs:
             for s in batch.spans:
                 spans[(project, s.trace_id, s.span_id)] = (
-                    project, s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, s.start_time_ns,
-                    s.end_time_ns, (s.end_time_ns - s.start_time_ns) / 1e6, s.status, s.status_message,
-                    _encode(s.attributes).decode(), _json_or_none(s.inputs), _json_or_none(s.outputs),
+                    project,
+                    s.trace_id,
+                    s.span_id,
+                    s.parent_span_id,
+                    s.name,
+                    s.kind,
+                    s.start_time_ns,
+                    s.end_time_ns,
+                    (s.end_time_ns - s.start_time_ns) / 1e6,
+                    s.status,
+                    s.status_message,
+                    _encode(s.attributes).decode(),
+                    _json_or_none(s.inputs),
+                    _json_or_none(s.outputs),
                     _encode(s.events).decode() if s.events else None,
                 )
                 touched.add((project, s.trace_id))
@@ -142,13 +177,19 @@ class DuckDBStore:
             for f in batch.findings:
                 fid = f.finding_id or os.urandom(16).hex()
                 findings[(project, fid)] = (
-                    project, fid, f.trace_id, f.span_id, f.name, _encode(f.value).decode(), f.source,
-                    f.rationale, f.time_ns, _json_or_none(f.metadata or None),
+                    project,
+                    fid,
+                    f.trace_id,
+                    f.span_id,
+                    f.name,
+                    _encode(f.value).decode(),
+                    f.source,
+                    f.rationale,
+                    f.time_ns,
+                    _json_or_none(f.metadata or None),
                 )
             for e in batch.events:
-                events.append(
-                    (project, e.trace_id, e.span_id, e.name, e.time_ns, _encode(e.attributes).decode())
-                )
+                events.append((project, e.trace_id, e.span_id, e.name, e.time_ns, _encode(e.attributes).decode()))
         con = self._con.cursor()
         try:
             con.execute("BEGIN")
@@ -249,28 +290,63 @@ class DuckDBStore:
             evs.sort(key=lambda e: e.time_ns)
             spans.append(
                 Span(
-                    trace_id=r[0], span_id=r[1], parent_span_id=r[2], name=r[3], kind=r[4],
-                    start_time_ns=r[5], end_time_ns=r[6], status=r[7], status_message=r[8],
-                    attributes=_loads(r[9]) or {}, inputs=_loads(r[10]), outputs=_loads(r[11]), events=evs,
+                    trace_id=r[0],
+                    span_id=r[1],
+                    parent_span_id=r[2],
+                    name=r[3],
+                    kind=r[4],
+                    start_time_ns=r[5],
+                    end_time_ns=r[6],
+                    status=r[7],
+                    status_message=r[8],
+                    attributes=_loads(r[9]) or {},
+                    inputs=_loads(r[10]),
+                    outputs=_loads(r[11]),
+                    events=evs,
                 )
             )
         findings = [
             Finding(
-                finding_id=f[0], trace_id=f[1], span_id=f[2], name=f[3], value=_loads(f[4]), source=f[5],
-                rationale=f[6], time_ns=f[7], metadata=_loads(f[8]) or {},
+                finding_id=f[0],
+                trace_id=f[1],
+                span_id=f[2],
+                name=f[3],
+                value=_loads(f[4]),
+                source=f[5],
+                rationale=f[6],
+                time_ns=f[7],
+                metadata=_loads(f[8]) or {},
             )
             for f in finding_rows
         ]
         if row is None:
             return Trace(
-                trace_id=trace_id, project=project, name=None, status="UNSET", start_time_ns=None,
-                end_time_ns=None, duration_ms=None, spans=spans, findings=findings,
+                trace_id=trace_id,
+                project=project,
+                name=None,
+                status="UNSET",
+                start_time_ns=None,
+                end_time_ns=None,
+                duration_ms=None,
+                spans=spans,
+                findings=findings,
             )
         return Trace(
-            trace_id=row[0], project=project, name=row[1], status=row[2], start_time_ns=row[3],
-            end_time_ns=row[4], duration_ms=row[5], tags=_loads(row[6]) or {}, metadata=_loads(row[7]) or {},
-            session_id=row[8], user_id=row[9], inputs=_loads(row[10]), outputs=_loads(row[11]),
-            spans=spans, findings=findings,
+            trace_id=row[0],
+            project=project,
+            name=row[1],
+            status=row[2],
+            start_time_ns=row[3],
+            end_time_ns=row[4],
+            duration_ms=row[5],
+            tags=_loads(row[6]) or {},
+            metadata=_loads(row[7]) or {},
+            session_id=row[8],
+            user_id=row[9],
+            inputs=_loads(row[10]),
+            outputs=_loads(row[11]),
+            spans=spans,
+            findings=findings,
         )
 
     def search_traces(
@@ -317,8 +393,13 @@ class DuckDBStore:
                     ).fetchall():
                         spans_by_trace.setdefault(r[0], []).append(
                             {
-                                "span_id": r[1], "parent_span_id": r[2], "name": r[3], "start_time_ns": r[4],
-                                "attributes": _loads(r[5]) or {}, "inputs": _loads(r[6]), "outputs": _loads(r[7]),
+                                "span_id": r[1],
+                                "parent_span_id": r[2],
+                                "name": r[3],
+                                "start_time_ns": r[4],
+                                "attributes": _loads(r[5]) or {},
+                                "inputs": _loads(r[6]),
+                                "outputs": _loads(r[7]),
                             }
                         )
         finally:
@@ -328,8 +409,15 @@ class DuckDBStore:
             tags = _loads(r[5]) or {}
             tfindings = findings_by_trace.get(r[0], [])
             row = TraceRow(
-                trace_id=r[0], name=r[1], status=r[2], start_time_ns=r[3], duration_ms=r[4], tags=tags,
-                request=_loads(r[6]), response=_loads(r[7]), findings=summarize_findings(tfindings),
+                trace_id=r[0],
+                name=r[1],
+                status=r[2],
+                start_time_ns=r[3],
+                duration_ms=r[4],
+                tags=tags,
+                request=_loads(r[6]),
+                response=_loads(r[7]),
+                findings=summarize_findings(tfindings),
             )
             if fields:
                 ctx = {"tags": tags, "findings": tfindings, "spans": spans_by_trace.get(r[0], [])}

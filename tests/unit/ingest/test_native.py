@@ -15,12 +15,15 @@ def _body(**kw: object) -> bytes:
 
 
 def test_valid_items_of_every_kind() -> None:
-    batch = decode_ingest(_body(
-        traces=[{"trace_id": tid(1), "tags": {"q": 0.5, "ok": True}, "session_id": "s1"}],
-        spans=[make_span(tid(1), sid(1), attributes={"usage.total_tokens": 12, "m": "x", "l": [1, 2]})],
-        events=[{"trace_id": tid(1), "span_id": sid(1), "name": "e", "time_ns": 5}],
-        findings=[{"trace_id": tid(1), "name": "quality", "value": 0.7}],
-    ), now_ns=123)
+    batch = decode_ingest(
+        _body(
+            traces=[{"trace_id": tid(1), "tags": {"q": 0.5, "ok": True}, "session_id": "s1"}],
+            spans=[make_span(tid(1), sid(1), attributes={"usage.total_tokens": 12, "m": "x", "l": [1, 2]})],
+            events=[{"trace_id": tid(1), "span_id": sid(1), "name": "e", "time_ns": 5}],
+            findings=[{"trace_id": tid(1), "name": "quality", "value": 0.7}],
+        ),
+        now_ns=123,
+    )
     assert batch.accepted_counts() == {"spans": 1, "traces": 1, "events": 1, "findings": 1}
     assert batch.rejected == []
     assert batch.findings[0].time_ns == 123 and batch.findings[0].source == "code"
@@ -51,11 +54,16 @@ def test_bad_span_is_rejected_with_index_and_reason(item: object, reason_part: s
 
 
 def test_bad_finding_and_trace_rejected_separately() -> None:
-    batch = decode_ingest(_body(
-        traces=[{"trace_id": tid(1), "tags": {"x": [1, 2]}}, {"trace_id": tid(2)}],
-        findings=[{"trace_id": tid(1), "name": "q"}, {"trace_id": tid(1), "name": "q", "value": "good",
-                                                       "source": "robot"}, {"trace_id": tid(1), "name": "q", "value": 1}],
-    ))
+    batch = decode_ingest(
+        _body(
+            traces=[{"trace_id": tid(1), "tags": {"x": [1, 2]}}, {"trace_id": tid(2)}],
+            findings=[
+                {"trace_id": tid(1), "name": "q"},
+                {"trace_id": tid(1), "name": "q", "value": "good", "source": "robot"},
+                {"trace_id": tid(1), "name": "q", "value": 1},
+            ],
+        )
+    )
     assert [(r.kind, r.index) for r in batch.rejected] == [("trace", 0), ("finding", 0), ("finding", 1)]
     assert len(batch.traces) == 1 and len(batch.findings) == 1
 

@@ -32,14 +32,33 @@ def write(store: Store, project: str = "p", **kw: list) -> None:
 
 
 def test_roundtrip_whole_trace(store: Store) -> None:
-    write(store, spans=spans(
-        make_span(tid(1), sid(1), "chatbot.turn", dur_ms=100, status="OK", inputs={"messages": [{"role": "user",
-                  "content": "hi"}]}, outputs={"answer": "hello"}),
-        make_span(tid(1), sid(2), "llm.generate", parent=sid(1), start_ms=10, dur_ms=50, kind="llm",
-                  attributes={"usage.total_tokens": 42, "gen_ai.request.model": "gpt-4o"},
-                  events=[{"name": "exception", "time_ns": 5, "attributes": {"exception.type": "ValueError"}}]),
-    ), traces=[TraceInfo(trace_id=tid(1), tags={"quality_score": 0.4, "user": "u1"}, session_id="s1")],
-        findings=[Finding(trace_id=tid(1), name="safe", value=0.9, span_id=sid(2), time_ns=1, finding_id="f1")])
+    write(
+        store,
+        spans=spans(
+            make_span(
+                tid(1),
+                sid(1),
+                "chatbot.turn",
+                dur_ms=100,
+                status="OK",
+                inputs={"messages": [{"role": "user", "content": "hi"}]},
+                outputs={"answer": "hello"},
+            ),
+            make_span(
+                tid(1),
+                sid(2),
+                "llm.generate",
+                parent=sid(1),
+                start_ms=10,
+                dur_ms=50,
+                kind="llm",
+                attributes={"usage.total_tokens": 42, "gen_ai.request.model": "gpt-4o"},
+                events=[{"name": "exception", "time_ns": 5, "attributes": {"exception.type": "ValueError"}}],
+            ),
+        ),
+        traces=[TraceInfo(trace_id=tid(1), tags={"quality_score": 0.4, "user": "u1"}, session_id="s1")],
+        findings=[Finding(trace_id=tid(1), name="safe", value=0.9, span_id=sid(2), time_ns=1, finding_id="f1")],
+    )
     t = store.get_trace("p", tid(1))
     assert t is not None
     assert (t.name, t.status, t.duration_ms) == ("chatbot.turn", "OK", 100.0)
@@ -56,8 +75,10 @@ def test_roundtrip_whole_trace(store: Store) -> None:
 
 def test_same_span_twice_keeps_latest(store: Store) -> None:
     write(store, spans=spans(make_span(tid(1), sid(1), "first", dur_ms=10)))
-    write(store, spans=spans(make_span(tid(1), sid(1), "second", dur_ms=20),
-                             make_span(tid(1), sid(1), "third", dur_ms=30)))
+    write(
+        store,
+        spans=spans(make_span(tid(1), sid(1), "second", dur_ms=20), make_span(tid(1), sid(1), "third", dur_ms=30)),
+    )
     t = store.get_trace("p", tid(1))
     assert t is not None and [s.name for s in t.spans] == ["third"]
     assert t.name == "third" and t.duration_ms == 30.0
@@ -66,10 +87,9 @@ def test_same_span_twice_keeps_latest(store: Store) -> None:
 def test_trace_assembled_from_pieces_in_any_order(store: Store) -> None:
     # children first, in separate batches; the root arrives last
     write(store, spans=spans(make_span(tid(1), sid(3), "db.query", parent=sid(2), start_ms=20, dur_ms=5)))
-    r = store.search_traces("p", "trace.id = '%s'" % tid(1))
+    r = store.search_traces("p", f"trace.id = '{tid(1)}'")
     assert [x.trace_id for x in r.traces] == [tid(1)]  # searchable before its root arrives
-    write(store, spans=spans(make_span(tid(1), sid(2), "tool", parent=sid(1), start_ms=10, dur_ms=30,
-                                       status="ERROR")))
+    write(store, spans=spans(make_span(tid(1), sid(2), "tool", parent=sid(1), start_ms=10, dur_ms=30, status="ERROR")))
     write(store, spans=spans(make_span(tid(1), sid(1), "root", dur_ms=100, status="OK")))
     t = store.get_trace("p", tid(1))
     assert t is not None and (t.name, t.status, t.duration_ms) == ("root", "OK", 100.0)
@@ -77,8 +97,11 @@ def test_trace_assembled_from_pieces_in_any_order(store: Store) -> None:
 
 
 def test_trace_info_merges_key_by_key(store: Store) -> None:
-    write(store, spans=spans(make_span(tid(1), sid(1))),
-          traces=[TraceInfo(trace_id=tid(1), tags={"a": 1, "b": "x"}, metadata={"m": 1}, user_id="u")])
+    write(
+        store,
+        spans=spans(make_span(tid(1), sid(1))),
+        traces=[TraceInfo(trace_id=tid(1), tags={"a": 1, "b": "x"}, metadata={"m": 1}, user_id="u")],
+    )
     write(store, traces=[TraceInfo(trace_id=tid(1), tags={"b": "y", "c": True}, session_id="s")])
     t = store.get_trace("p", tid(1))
     assert t is not None
@@ -87,12 +110,24 @@ def test_trace_info_merges_key_by_key(store: Store) -> None:
 
 
 def test_search_order_pagination_and_columns(store: Store) -> None:
-    items = [make_span(tid(i), sid(i), f"t{i}", start_ms=i * 1000, dur_ms=i * 10, outputs={"n": i},
-                       attributes={"usage.total_tokens": i * 100}) for i in range(1, 8)]
-    write(store, spans=spans(*items),
-          traces=[TraceInfo(trace_id=tid(i), tags={"q": i / 10}) for i in range(1, 8)],
-          findings=[Finding(trace_id=tid(i), name="score", value=i, time_ns=1, finding_id=f"f{i}")
-                    for i in range(1, 8)])
+    items = [
+        make_span(
+            tid(i),
+            sid(i),
+            f"t{i}",
+            start_ms=i * 1000,
+            dur_ms=i * 10,
+            outputs={"n": i},
+            attributes={"usage.total_tokens": i * 100},
+        )
+        for i in range(1, 8)
+    ]
+    write(
+        store,
+        spans=spans(*items),
+        traces=[TraceInfo(trace_id=tid(i), tags={"q": i / 10}) for i in range(1, 8)],
+        findings=[Finding(trace_id=tid(i), name="score", value=i, time_ns=1, finding_id=f"f{i}") for i in range(1, 8)],
+    )
     r1 = store.search_traces("p", None, max_results=3, order_by=["duration_ms DESC"])
     assert [x.name for x in r1.traces] == ["t7", "t6", "t5"] and r1.next_page_token
     r2 = store.search_traces("p", None, max_results=3, order_by=["duration_ms DESC"], page_token=r1.next_page_token)
@@ -101,8 +136,12 @@ def test_search_order_pagination_and_columns(store: Store) -> None:
     assert [x.name for x in r3.traces] == ["t1"] and r3.next_page_token is None
     # default order: newest first
     assert [x.name for x in store.search_traces("p").traces][:2] == ["t7", "t6"]
-    r = store.search_traces("p", "tag.q < 0.35", order_by="tag.q",
-                            extract_fields=["span.attributes.usage.total_tokens", "span.outputs.n", "tag.q"])
+    r = store.search_traces(
+        "p",
+        "tag.q < 0.35",
+        order_by="tag.q",
+        extract_fields=["span.attributes.usage.total_tokens", "span.outputs.n", "tag.q"],
+    )
     assert [x.name for x in r.traces] == ["t1", "t2", "t3"]
     assert r.traces[0].fields == {"span.attributes.usage.total_tokens": 100, "span.outputs.n": 1, "tag.q": 0.1}
     assert r.traces[2].findings == {"score": 3}

@@ -1,9 +1,13 @@
-"""The fields a filter can name, as data: where each lives and what type of value it holds.
+"""The grammar as data: the fields a filter can name and the operators it can use.
 
-Fixed fields (``trace.status``) map to one column; keyed fields (``tag.<key>``) name one key of a JSON
-object column; path fields (``span.inputs.<path>``) name a JSON path inside a JSON column. Aliases
-(MLflow's ``attributes.status``, ``trace.execution_time_ms``, ``feedback.<name>`` …) resolve to the
-same spec.
+Fields: fixed ones (``trace.status``) map to one column; keyed ones (``tag.<key>``) name one key of a
+JSON object column; path ones (``span.inputs.<path>``) name a JSON path inside a JSON column. Aliases
+(MLflow's ``attributes.status``, ``trace.execution_time_ms``, ``feedback.<name>`` …) resolve to the same
+spec.
+
+Operators: each described once, with its engine-neutral SQL template (``{lhs}`` is the field's
+expression, ``{rhs}`` the bound placeholder(s)) and its human text. ``TYPE_RULES`` says which literals
+and operators each field type accepts.
 """
 
 from __future__ import annotations
@@ -127,19 +131,33 @@ KEYED_PREFIXES: Final[dict[str, FieldSpec]] = {
 PATH_FIELDS: Final[dict[str, FieldSpec]] = {"span.inputs": SPAN_INPUTS, "span.outputs": SPAN_OUTPUTS}
 
 CANONICAL_NAMES: Final = (
-    "trace.id", "trace.name", "trace.status", "trace.timestamp", "trace.duration_ms", "tag.<key>",
-    "metadata.<key>", "finding.<name>", "session.id", "user.id", "span.name", "span.kind", "span.status",
-    "span.duration_ms", "span.attributes.<key>", "span.inputs[.<path>]", "span.outputs[.<path>]",
+    "trace.id",
+    "trace.name",
+    "trace.status",
+    "trace.timestamp",
+    "trace.duration_ms",
+    "tag.<key>",
+    "metadata.<key>",
+    "finding.<name>",
+    "session.id",
+    "user.id",
+    "span.name",
+    "span.kind",
+    "span.status",
+    "span.duration_ms",
+    "span.attributes.<key>",
+    "span.inputs[.<path>]",
+    "span.outputs[.<path>]",
 )
 
 
 def _unknown(text: str, column: int) -> UnknownFieldError:
     candidates = [*FIXED_FIELDS, *(p + "<key>" for p in KEYED_PREFIXES), *PATH_FIELDS]
     close = difflib.get_close_matches(text.lower(), candidates, n=1, cutoff=0.75)
-    hint = f"did you mean {close[0]}? " if close else ""
-    return UnknownFieldError(
-        f"unknown field {text!r}", column, f"{hint}expected one of {', '.join(CANONICAL_NAMES)}"
-    )
+    hint = f"expected one of {', '.join(CANONICAL_NAMES)}"
+    if close:
+        hint += f"; did you mean {close[0]}?"
+    return UnknownFieldError(f"unknown field {text!r}", column, hint)
 
 
 def resolve_field(text: str, column: int) -> Field:
@@ -184,3 +202,71 @@ def _shifted(parse: Callable[[str], T], rest: str, offset: int) -> T:
         return parse(rest)
     except FilterError as err:
         raise err.shifted(offset) from None
+
+
+# -- operators -----------------------------------------------------------------------------------------------
+
+
+class Arity(Enum):
+    ONE = "one value"
+    LIST = "a parenthesised list of values"
+    NONE = "no value"
+
+
+@dataclass(frozen=True)
+class Operator:
+    symbol: str  # canonical spelling, as shown in messages
+    template: str  # engine-neutral SQL
+    arity: Arity
+    text: str  # what it means, for docs and messages
+    ordering: bool = False  # compares order (<, <=, >, >=)
+    pattern: bool = False  # LIKE family: the value is a string pattern
+
+    def render(self, lhs: str, placeholders: list[str]) -> str:
+        return self.template.format(lhs=lhs, rhs=", ".join(placeholders))
+
+
+OPERATORS: Final[dict[str, Operator]] = {
+    op.symbol: op
+    for op in (
+        Operator("=", "{lhs} = {rhs}", Arity.ONE, "equals"),
+        Operator("!=", "{lhs} <> {rhs}", Arity.ONE, "is present and differs from"),
+        Operator("<", "{lhs} < {rhs}", Arity.ONE, "is less than", ordering=True),
+        Operator("<=", "{lhs} <= {rhs}", Arity.ONE, "is at most", ordering=True),
+        Operator(">", "{lhs} > {rhs}", Arity.ONE, "is greater than", ordering=True),
+        Operator(">=", "{lhs} >= {rhs}", Arity.ONE, "is at least", ordering=True),
+        Operator("LIKE", "{lhs} LIKE {rhs}", Arity.ONE, "matches the pattern (% and _)", pattern=True),
+        Operator("ILIKE", "{lhs} ILIKE {rhs}", Arity.ONE, "matches the pattern, any case", pattern=True),
+        Operator("NOT LIKE", "{lhs} NOT LIKE {rhs}", Arity.ONE, "is present, no match", pattern=True),
+        Operator("NOT ILIKE", "{lhs} NOT ILIKE {rhs}", Arity.ONE, "is present, no match", pattern=True),
+        Operator("IN", "{lhs} IN ({rhs})", Arity.LIST, "equals one of"),
+        Operator("NOT IN", "{lhs} NOT IN ({rhs})", Arity.LIST, "is present and equals none of"),
+        Operator("IS NULL", "{lhs} IS NULL", Arity.NONE, "is absent (or JSON null)"),
+        Operator("IS NOT NULL", "{lhs} IS NOT NULL", Arity.NONE, "is present"),
+    )
+}
+
+# Other spellings accepted in filter text.
+OPERATOR_ALIASES: Final[dict[str, str]] = {"<>": "!=", "==": "="}
+
+OPERATOR_LIST: Final = ", ".join(OPERATORS)
+
+
+@dataclass(frozen=True)
+class TypeRule:
+    """What a field type accepts: literal kinds, and whether ordering and patterns make sense."""
+
+    literals: tuple[type, ...]  # accepted Python types of literal values (bool is checked apart)
+    ordering: bool
+    pattern: bool
+    booleans: bool = False  # true/false with = and !=
+
+
+TYPE_RULES: Final[dict[ValueType, TypeRule]] = {
+    ValueType.STRING: TypeRule((str,), ordering=True, pattern=True),
+    ValueType.NUMBER: TypeRule((int, float), ordering=True, pattern=False),
+    ValueType.TIMESTAMP: TypeRule((str, int, float), ordering=True, pattern=False),
+    ValueType.STATUS: TypeRule((str,), ordering=False, pattern=True),
+    ValueType.KIND: TypeRule((str,), ordering=False, pattern=True),
+    ValueType.JSON: TypeRule((str, int, float), ordering=True, pattern=True, booleans=True),
+}
