@@ -128,10 +128,13 @@ def capture(
     """
     exporter = CaptureExporter()
     saved_runtime = RUNTIME.snapshot()
-    config = _config._resolve_config(batch_size=batch_size, flush_interval=flush_interval,
-                                     max_queue_size=max_queue_size)
+    config = _config._resolve_config(
+        batch_size=batch_size, flush_interval=flush_interval, max_queue_size=max_queue_size
+    )
     processor = BatchProcessor(
-        exporter, batch_size=config["batch_size"], flush_interval=config["flush_interval"],
+        exporter,
+        batch_size=config["batch_size"],
+        flush_interval=config["flush_interval"],
         max_queue_size=config["max_queue_size"],
     )
     before = _config.install(processor, config)

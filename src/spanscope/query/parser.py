@@ -128,9 +128,7 @@ class _Parser:
             self.advance()
             return OPERATORS["IS NOT NULL" if negated else "IS NULL"]
         got = "nothing" if token.kind is Tok.END else token.describe()
-        raise self.fail(
-            f"expected an operator after {field_token.text!r}, got {got}", f"one of {OPERATOR_LIST}", token
-        )
+        raise self.fail(f"expected an operator after {field_token.text!r}, got {got}", f"one of {OPERATOR_LIST}", token)
 
     def value(self, where: str) -> Literal:
         token = self.current()

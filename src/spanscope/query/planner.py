@@ -178,9 +178,7 @@ def _split_entries(order_by: list[str] | str) -> list[str]:
     return entries
 
 
-def compile_order_by(
-    order_by: list[str] | str | None, dialect: Dialect | None = None
-) -> tuple[str, list[Any]]:
+def compile_order_by(order_by: list[str] | str | None, dialect: Dialect | None = None) -> tuple[str, list[Any]]:
     """An ORDER BY list (without the keyword) over ``traces t`` and its bound parameters.
 
     Entries are ``<field> [ASC|DESC]``: ``"duration_ms DESC"``, ``"timestamp"``, ``"tag.score DESC"``.

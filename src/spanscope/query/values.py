@@ -71,9 +71,7 @@ def _normalise(field: Field, op: Operator, lit: Literal) -> Literal:
         value = str(value).upper() if kind is ValueType.STATUS else str(value).lower()
         if not op.pattern and value not in allowed:
             noun = "status" if kind is ValueType.STATUS else "span kind"
-            raise FilterTypeError(
-                f"unknown {noun} {lit.text}", lit.column, f"expected one of {', '.join(allowed)}"
-            )
+            raise FilterTypeError(f"unknown {noun} {lit.text}", lit.column, f"expected one of {', '.join(allowed)}")
     return Literal(value, lit.text, lit.column)
 
 
@@ -82,9 +80,7 @@ def _mismatch(field: Field, lit: Literal) -> FilterTypeError:
     return FilterTypeError(message, lit.column)
 
 
-def check_comparison(
-    field: Field, op: Operator, literals: tuple[Literal, ...], op_column: int
-) -> tuple[Literal, ...]:
+def check_comparison(field: Field, op: Operator, literals: tuple[Literal, ...], op_column: int) -> tuple[Literal, ...]:
     """The literals of ``field op literals``, normalised; raises ``FilterTypeError`` on a mismatch."""
     rule = TYPE_RULES[field.type]
     name = field.spec.name

@@ -19,8 +19,15 @@ from spanscope.sdk.processor import BatchProcessor
 from spanscope.sdk.runtime import RUNTIME
 from spanscope.sdk.transport import HttpExporter
 
-_EMPTY_STATS = {"spans_started": 0, "spans_ended": 0, "exported": 0, "queue_full": 0, "export_failed": 0,
-                "shutdown": 0, "queued": 0}
+_EMPTY_STATS = {
+    "spans_started": 0,
+    "spans_ended": 0,
+    "exported": 0,
+    "queue_full": 0,
+    "export_failed": 0,
+    "shutdown": 0,
+    "queued": 0,
+}
 
 
 class _State:
@@ -63,24 +70,33 @@ def configure(
     >>> configure(endpoint="http://127.0.0.1:8417", project="chatbot")
     """
     config = _resolve_config(
-        endpoint=endpoint, api_key=api_key, project=project, disabled=disabled, batch_size=batch_size,
-        flush_interval=flush_interval, max_queue_size=max_queue_size, exit_timeout=exit_timeout,
+        endpoint=endpoint,
+        api_key=api_key,
+        project=project,
+        disabled=disabled,
+        batch_size=batch_size,
+        flush_interval=flush_interval,
+        max_queue_size=max_queue_size,
+        exit_timeout=exit_timeout,
         request_timeout=request_timeout,
     )
     processor = None
     if not config["disabled"] and exporter is None:
         try:
-            exporter = HttpExporter(config["endpoint"], config["api_key"], config["project"],
-                                    timeout=config["request_timeout"])
+            exporter = HttpExporter(
+                config["endpoint"], config["api_key"], config["project"], timeout=config["request_timeout"]
+            )
         except ValueError as exc:
-            log_once(("bad-endpoint", config["endpoint"]), logging.WARNING,
-                     "spanscope is disabled: %s", exc)
+            log_once(("bad-endpoint", config["endpoint"]), logging.WARNING, "spanscope is disabled: %s", exc)
             config["disabled"] = True
     if not config["disabled"]:
         assert exporter is not None
-        processor = BatchProcessor(exporter, batch_size=config["batch_size"],
-                                   flush_interval=config["flush_interval"],
-                                   max_queue_size=config["max_queue_size"])
+        processor = BatchProcessor(
+            exporter,
+            batch_size=config["batch_size"],
+            flush_interval=config["flush_interval"],
+            max_queue_size=config["max_queue_size"],
+        )
     previous = RUNTIME.processor
     old_config = _State.config
     install(processor, config)

@@ -32,9 +32,7 @@ def observe(name: F, /) -> F: ...
 def observe(
     name: str | None = None, kind: str = "other", *, capture_inputs: bool = True, capture_outputs: bool = True
 ) -> Callable[[F], F]: ...
-def observe(
-    name: Any = None, kind: str = "other", *, capture_inputs: bool = True, capture_outputs: bool = True
-) -> Any:
+def observe(name: Any = None, kind: str = "other", *, capture_inputs: bool = True, capture_outputs: bool = True) -> Any:
     """Trace every call of the decorated function; use as ``@observe`` or ``@observe("name", kind="tool")``.
 
     >>> @observe(kind="retriever")

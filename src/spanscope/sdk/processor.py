@@ -140,8 +140,13 @@ class BatchProcessor:
         try:
             self.exporter.shutdown()
         except Exception as exc:
-            log_once(("exporter-shutdown", type(self.exporter)), logging.WARNING,
-                     "spanscope exporter %r failed to shut down: %r", self.exporter, exc)
+            log_once(
+                ("exporter-shutdown", type(self.exporter)),
+                logging.WARNING,
+                "spanscope exporter %r failed to shut down: %r",
+                self.exporter,
+                exc,
+            )
         return ok
 
     def _discard_queue(self) -> None:
@@ -229,8 +234,14 @@ class BatchProcessor:
             ok = bool(self.exporter.export(batch))
         except Exception as exc:
             ok = False
-            log_once(("exporter-raised", type(self.exporter), type(exc)), logging.WARNING,
-                     "spanscope exporter %r raised; %d record(s) dropped", self.exporter, size, exc_info=exc)
+            log_once(
+                ("exporter-raised", type(self.exporter), type(exc)),
+                logging.WARNING,
+                "spanscope exporter %r raised; %d record(s) dropped",
+                self.exporter,
+                size,
+                exc_info=exc,
+            )
         if ok:
             rejected = min(max(int(batch.rejected), 0), size)
             self._exported += size - rejected

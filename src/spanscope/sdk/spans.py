@@ -250,8 +250,13 @@ class Span:
             # The trace info already left with the root span: send the change on its own.
             processor = RUNTIME.processor
             if processor is not None and root.trace_id is not None:
-                info = TraceInfo(trace_id=root.trace_id, tags=tags or {}, metadata=metadata or {},
-                                 session_id=session_id, user_id=user_id)
+                info = TraceInfo(
+                    trace_id=root.trace_id,
+                    tags=tags or {},
+                    metadata=metadata or {},
+                    session_id=session_id,
+                    user_id=user_id,
+                )
                 processor.submit(info)
             return
         if tags:

@@ -53,8 +53,7 @@ class HttpExporter:
         self.max_retries = max(0, int(max_retries))
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
-        headers = {"Content-Type": "application/json", "X-Spanscope-Project": project,
-                   "User-Agent": "spanscope-python"}
+        headers = {"Content-Type": "application/json", "X-Spanscope-Project": project, "User-Agent": "spanscope-python"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self._headers = headers
@@ -165,22 +164,38 @@ class HttpExporter:
         if not isinstance(rejected, list) or not rejected:
             return 0
         count = len(rejected)
-        log_once(("rejected", self.endpoint), logging.WARNING,
-                 "spanscope server %s rejected %d item(s), e.g. %s", self.endpoint, count, rejected[0])
+        log_once(
+            ("rejected", self.endpoint),
+            logging.WARNING,
+            "spanscope server %s rejected %d item(s), e.g. %s",
+            self.endpoint,
+            count,
+            rejected[0],
+        )
         return count
 
-    def _log_failure(
-        self, status: int | None, data: bytes, error: BaseException | None, attempt: int
-    ) -> None:
+    def _log_failure(self, status: int | None, data: bytes, error: BaseException | None, attempt: int) -> None:
         if error is not None:
-            log_once(("send-error", self.endpoint, type(error)), logging.WARNING,
-                     "spanscope could not reach %s after %d attempt(s): %r",
-                     self.endpoint, attempt + 1, error)
+            log_once(
+                ("send-error", self.endpoint, type(error)),
+                logging.WARNING,
+                "spanscope could not reach %s after %d attempt(s): %r",
+                self.endpoint,
+                attempt + 1,
+                error,
+            )
             return
         hint = " (check SPANSCOPE_API_KEY)" if status in (401, 403) else ""
         snippet = data[:200].decode("utf-8", "replace")
-        log_once(("send-status", self.endpoint, status), logging.WARNING,
-                 "spanscope server %s answered %s%s: %s", self.endpoint, status, hint, snippet)
+        log_once(
+            ("send-status", self.endpoint, status),
+            logging.WARNING,
+            "spanscope server %s answered %s%s: %s",
+            self.endpoint,
+            status,
+            hint,
+            snippet,
+        )
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:

@@ -11,9 +11,7 @@ from tests.unit.query.dataset import ALL_IDS, PROJECT
 
 def matching(db: duckdb.DuckDBPyConnection, text: str) -> set[str]:
     sql, params = compile_filter(text)
-    rows = db.execute(
-        f"SELECT t.trace_id FROM traces t WHERE t.project = ? AND ({sql})", [PROJECT, *params]
-    ).fetchall()
+    rows = db.execute(f"SELECT t.trace_id FROM traces t WHERE t.project = ? AND ({sql})", [PROJECT, *params]).fetchall()
     return {row[0] for row in rows}
 
 

@@ -199,8 +199,7 @@ CASES = [
         "tag. = 1",
         FilterSyntaxError,
         5,
-        "expected a key after 'tag.' at column 5; "
-        "keys with spaces or other characters go in backticks: tag.`my key`",
+        "expected a key after 'tag.' at column 5; keys with spaces or other characters go in backticks: tag.`my key`",
     ),
     (
         "tag.`quality score = 1",
@@ -236,9 +235,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("text", "cls", "column", "message"), CASES, ids=[c[0] for c in CASES])
-def test_error_names_column_and_what_was_expected(
-    text: str, cls: type[FilterError], column: int, message: str
-) -> None:
+def test_error_names_column_and_what_was_expected(text: str, cls: type[FilterError], column: int, message: str) -> None:
     with pytest.raises(cls) as caught:
         parse_filter(text)
     err = caught.value

@@ -7,9 +7,7 @@ import pytest
 from spanscope.query import compile_filter
 
 SPANS_EXISTS = "EXISTS (SELECT 1 FROM spans s WHERE s.project = t.project AND s.trace_id = t.trace_id AND "
-FINDINGS_EXISTS = (
-    "EXISTS (SELECT 1 FROM findings f WHERE f.project = t.project AND f.trace_id = t.trace_id AND "
-)
+FINDINGS_EXISTS = "EXISTS (SELECT 1 FROM findings f WHERE f.project = t.project AND f.trace_id = t.trace_id AND "
 TAG_TEXT = "json_extract_string(t.tags, ?)"
 TAG_NUMBER = "TRY_CAST(json_extract_string(t.tags, ?) AS DOUBLE)"
 

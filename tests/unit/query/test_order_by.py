@@ -68,9 +68,7 @@ def ordered(db: duckdb.DuckDBPyConnection, order_by: list[str] | str | None, whe
         ("user.id DESC", ["t3", "t2", "t1", "t4", "t6", "t5", "t7", "t8"]),
     ],
 )
-def test_order_executes(
-    db: duckdb.DuckDBPyConnection, order_by: str | list[str] | None, expected: list[str]
-) -> None:
+def test_order_executes(db: duckdb.DuckDBPyConnection, order_by: str | list[str] | None, expected: list[str]) -> None:
     assert ordered(db, order_by) == expected
 
 

@@ -12,8 +12,18 @@ from spanscope.testing import CaptureExporter, capture
 @pytest.fixture(autouse=True)
 def _clean_sdk(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts and ends with an unconfigured SDK, the real clock and random ids."""
-    for name in ("ENDPOINT", "API_KEY", "PROJECT", "DISABLED", "BATCH_SIZE", "FLUSH_INTERVAL",
-                 "MAX_QUEUE_SIZE", "EXIT_TIMEOUT", "REQUEST_TIMEOUT", "RAISE_INTERNAL_ERRORS"):
+    for name in (
+        "ENDPOINT",
+        "API_KEY",
+        "PROJECT",
+        "DISABLED",
+        "BATCH_SIZE",
+        "FLUSH_INTERVAL",
+        "MAX_QUEUE_SIZE",
+        "EXIT_TIMEOUT",
+        "REQUEST_TIMEOUT",
+        "RAISE_INTERNAL_ERRORS",
+    ):
         monkeypatch.delenv(f"SPANSCOPE_{name}", raising=False)
     yield
     shutdown(timeout=5)

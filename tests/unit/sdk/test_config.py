@@ -90,7 +90,10 @@ def test_config_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     configure(project="arg-project", exporter=CaptureExporter())
     config = get_config()
     assert (config["endpoint"], config["project"], config["api_key"]) == (
-        "http://env-host:9000", "arg-project", "env-key")
+        "http://env-host:9000",
+        "arg-project",
+        "env-key",
+    )
     assert RUNTIME.processor is not None and RUNTIME.processor.batch_size == 7
 
 

@@ -59,8 +59,12 @@ def test_name_kind_and_capture_flags(cap: CaptureExporter) -> None:
     assert search("q", k=2) == ["q-0", "q-1"]
     assert secret("abc") == "cba"
     s1, s2 = cap.spans
-    assert (s1.name, s1.kind, s1.inputs, s1.outputs) == ("retrieve", "retriever", {"query": "q", "k": 2},
-                                                         ["q-0", "q-1"])
+    assert (s1.name, s1.kind, s1.inputs, s1.outputs) == (
+        "retrieve",
+        "retriever",
+        {"query": "q", "k": 2},
+        ["q-0", "q-1"],
+    )
     assert (s2.name, s2.kind, s2.inputs, s2.outputs) == ("secret", "other", None, None)
     assert search.__name__ == "search" and inspect.signature(search).parameters["k"].default == 3
 
@@ -71,8 +75,7 @@ def test_methods_skip_self_and_cls(cap: CaptureExporter) -> None:
     assert Agent.helper(4) == 8
     build, run, helper = cap.spans
     assert (build.name, build.inputs) == ("Agent.build", {"name": "ava"})
-    assert (run.name, run.kind, run.inputs, run.outputs) == ("Agent.run", "agent", {"task": "refund"},
-                                                             "ava:refund")
+    assert (run.name, run.kind, run.inputs, run.outputs) == ("Agent.run", "agent", {"task": "refund"}, "ava:refund")
     assert (helper.name, helper.inputs, helper.outputs) == ("Agent.helper", {"x": 4}, 8)
     assert "Agent object at" in build.outputs  # not JSON-able: its repr
 
@@ -83,10 +86,17 @@ def test_nested_observed_calls_form_a_tree(cap: CaptureExporter) -> None:
         return add(1) + add(2)
 
     outer()
-    assert cap.span_tree() == [{"name": test_nested_observed_calls_form_a_tree.__name__ + ".<locals>.outer",
-                                "kind": "chain", "status": "OK", "children": [
-                                    {"name": "add", "kind": "other", "status": "OK", "children": []},
-                                    {"name": "add", "kind": "other", "status": "OK", "children": []}]}]
+    assert cap.span_tree() == [
+        {
+            "name": test_nested_observed_calls_form_a_tree.__name__ + ".<locals>.outer",
+            "kind": "chain",
+            "status": "OK",
+            "children": [
+                {"name": "add", "kind": "other", "status": "OK", "children": []},
+                {"name": "add", "kind": "other", "status": "OK", "children": []},
+            ],
+        }
+    ]
 
 
 def test_exception_propagates_and_marks_error(cap: CaptureExporter) -> None:
@@ -263,8 +273,7 @@ def test_inputs_that_are_not_json(cap: CaptureExporter) -> None:
 
     run(Query("hi", ("a",)), b"\x00\x01", {"x"}, {(1, 2): 3})
     (s,) = cap.spans
-    assert s.inputs == {"q": {"text": "hi", "filters": ["a"]}, "blob": "AAE=", "tags": ["x"],
-                        "odd": {"[1, 2]": 3}}
+    assert s.inputs == {"q": {"text": "hi", "filters": ["a"]}, "blob": "AAE=", "tags": ["x"], "odd": {"[1, 2]": 3}}
     assert s.outputs.startswith("<object object at")
 
 

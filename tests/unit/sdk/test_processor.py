@@ -54,8 +54,15 @@ def test_flush_returns_true_when_delivered() -> None:
         t.add_finding("score", 1)
     assert flush(timeout=5) is True
     assert len(exporter.spans) == 2 and len(exporter.traces) == 1 and len(exporter.findings) == 1
-    assert stats() == {"spans_started": 2, "spans_ended": 2, "exported": 4, "queue_full": 0,
-                       "export_failed": 0, "shutdown": 0, "queued": 0}
+    assert stats() == {
+        "spans_started": 2,
+        "spans_ended": 2,
+        "exported": 4,
+        "queue_full": 0,
+        "export_failed": 0,
+        "shutdown": 0,
+        "queued": 0,
+    }
 
 
 @pytest.mark.parametrize("mode", ["raise", "false"])
@@ -141,8 +148,7 @@ def test_reconfigure_flushes_the_old_pipeline() -> None:
     assert [s.name for s in second.spans] == ["two"]
 
 
-def test_internal_errors_never_reach_the_app(monkeypatch: pytest.MonkeyPatch,
-                                             caplog: pytest.LogCaptureFixture) -> None:
+def test_internal_errors_never_reach_the_app(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("SPANSCOPE_RAISE_INTERNAL_ERRORS", "0")
     configure(exporter=CaptureExporter(), flush_interval=60)
 

@@ -71,8 +71,7 @@ def test_spans_are_exported_as_they_end(cap: CaptureExporter) -> None:
 
 
 def test_trace_tags_metadata_session_user_and_findings(cap: CaptureExporter) -> None:
-    with trace("turn", tags={"channel": "web"}, metadata={"intent": "refund"}, session_id="s1",
-               user_id="u1") as t:
+    with trace("turn", tags={"channel": "web"}, metadata={"intent": "refund"}, session_id="s1", user_id="u1") as t:
         t.set_tag("quality", 0.9)
         t.set_tags({"model": "m", "weird": object})
         t.set_metadata("locale", "de-DE")
@@ -84,8 +83,7 @@ def test_trace_tags_metadata_session_user_and_findings(cap: CaptureExporter) -> 
 
     (info,) = cap.traces
     assert info.trace_id == t.trace_id
-    assert info.tags == {"channel": "web", "quality": 0.9, "model": "m", "weird": "<class 'object'>",
-                         "checked": True}
+    assert info.tags == {"channel": "web", "quality": 0.9, "model": "m", "weird": "<class 'object'>", "checked": True}
     assert info.metadata == {"intent": "refund", "locale": "de-DE"}
     assert (info.session_id, info.user_id) == ("s1", "u1")
 
@@ -124,10 +122,20 @@ def test_trace_inside_a_span_is_a_child_and_tags_the_enclosing_trace(cap: Captur
         with trace("turn", tags={"channel": "web"}, user_id="u9") as t:
             t.add_finding("good", True)
     assert t.trace_id == outer.trace_id and t.parent_span_id == outer.span_id
-    assert cap.span_tree() == [{"name": "request", "kind": "other", "status": "OK", "children": [
-        {"name": "turn", "kind": "other", "status": "OK", "children": []}]}]
-    assert cap.trace_info(outer.trace_id) == {"tags": {"route": "/chat", "channel": "web"}, "metadata": {},
-                                              "session_id": None, "user_id": "u9"}
+    assert cap.span_tree() == [
+        {
+            "name": "request",
+            "kind": "other",
+            "status": "OK",
+            "children": [{"name": "turn", "kind": "other", "status": "OK", "children": []}],
+        }
+    ]
+    assert cap.trace_info(outer.trace_id) == {
+        "tags": {"route": "/chat", "channel": "web"},
+        "metadata": {},
+        "session_id": None,
+        "user_id": "u9",
+    }
     (finding,) = cap.findings
     assert finding.trace_id == outer.trace_id and finding.span_id is None
 
@@ -170,8 +178,12 @@ def test_set_status(cap: CaptureExporter) -> None:
         s.set_status("OK")
         raise RuntimeError("late")
     statuses = [(s.name, s.status, s.status_message) for s in cap.spans]
-    assert statuses == [("explicit-error", "ERROR", "bad answer"), ("explicit-unset", "UNSET", None),
-                        ("ignored", "OK", None), ("exception-wins", "ERROR", "late")]
+    assert statuses == [
+        ("explicit-error", "ERROR", "bad answer"),
+        ("explicit-unset", "UNSET", None),
+        ("ignored", "OK", None),
+        ("exception-wins", "ERROR", "late"),
+    ]
 
 
 def test_current_span(cap: CaptureExporter) -> None:
@@ -203,8 +215,11 @@ def test_asyncio_tasks_inherit_the_current_span(cap: CaptureExporter) -> None:
 
 
 def test_kinds_attributes_and_late_setters(cap: CaptureExporter) -> None:
-    with span("x", kind="nonsense", attributes={"n": 1, "t": (1, "a"), "o": object, "nan": float("nan"),
-                                                 "nested": [[1], {"k": 2}]}) as s:
+    with span(
+        "x",
+        kind="nonsense",
+        attributes={"n": 1, "t": (1, "a"), "o": object, "nan": float("nan"), "nested": [[1], {"k": 2}]},
+    ) as s:
         s.set_attributes({"f": 1.5, 3: "int key"})
     s.set_attribute("after", 1)
     s.set_inputs("ignored")
@@ -212,16 +227,22 @@ def test_kinds_attributes_and_late_setters(cap: CaptureExporter) -> None:
     s.set_status("ERROR")
     (record,) = cap.spans
     assert record.kind == "other" and record.status == "OK" and record.inputs is None and record.events == []
-    assert record.attributes == {"n": 1, "t": [1, "a"], "o": "<class 'object'>", "nan": "nan",
-                                 "nested": ["[1]", "{'k': 2}"], "f": 1.5, "3": "int key"}
+    assert record.attributes == {
+        "n": 1,
+        "t": [1, "a"],
+        "o": "<class 'object'>",
+        "nan": "nan",
+        "nested": ["[1]", "{'k': 2}"],
+        "f": 1.5,
+        "3": "int key",
+    }
 
 
 def test_span_tree_extra_fields(cap: CaptureExporter) -> None:
     with span("x", attributes={"a": 1}) as s:
         s.set_inputs({"q": 1})
     assert cap.span_tree(fields=("attributes", "inputs")) == [
-        {"name": "x", "kind": "other", "status": "OK", "attributes": {"a": 1}, "inputs": {"q": 1},
-         "children": []}
+        {"name": "x", "kind": "other", "status": "OK", "attributes": {"a": 1}, "inputs": {"q": 1}, "children": []}
     ]
 
 

@@ -46,8 +46,9 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers["Content-Length"]))
         data = gzip.decompress(raw) if self.headers.get("Content-Encoding") == "gzip" else raw
         with self.recorder.lock:
-            self.recorder.requests.append(Received(self.path, dict(self.headers), raw, json.loads(data),
-                                                   self.client_address))
+            self.recorder.requests.append(
+                Received(self.path, dict(self.headers), raw, json.loads(data), self.client_address)
+            )
             script = self.recorder.script
             status, headers, body = script.pop(0) if script else (200, {}, OK_BODY)
         payload = json.dumps(body).encode()
@@ -152,9 +153,7 @@ def test_retries_on_5xx_and_429(server: tuple[str, Recorder]) -> None:
     assert stats()["exported"] == 1
 
 
-def test_client_errors_are_not_retried(
-    server: tuple[str, Recorder], caplog: pytest.LogCaptureFixture
-) -> None:
+def test_client_errors_are_not_retried(server: tuple[str, Recorder], caplog: pytest.LogCaptureFixture) -> None:
     url, recorder = server
     recorder.script = [(401, {}, {"error": "bad key"})]
     configure(exporter=HttpExporter(url, api_key="wrong", backoff=0.01), flush_interval=60)
@@ -167,8 +166,13 @@ def test_client_errors_are_not_retried(
 
 def test_rejected_items_are_counted(server: tuple[str, Recorder]) -> None:
     url, recorder = server
-    recorder.script = [(200, {}, {"accepted": {"spans": 1}, "rejected": [
-        {"kind": "span", "index": 1, "reason": "name: Expected `str`"}]})]
+    recorder.script = [
+        (
+            200,
+            {},
+            {"accepted": {"spans": 1}, "rejected": [{"kind": "span", "index": 1, "reason": "name: Expected `str`"}]},
+        )
+    ]
     configure(endpoint=url, flush_interval=60)
     with span("a"), span("b"):
         pass
