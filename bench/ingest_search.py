@@ -117,7 +117,7 @@ def bench_raw_duckdb(spans: list[dict], batch: int) -> float:
 
     with tempfile.TemporaryDirectory() as d:
         con = duckdb.connect(os.path.join(d, "raw.duckdb"))
-        for stmt in MIGRATIONS[1]:
+        for stmt in (s for stmts in MIGRATIONS.values() for s in stmts):
             con.execute(stmt)
         t0 = time.perf_counter()
         for k in range(0, len(spans), batch):

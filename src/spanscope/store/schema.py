@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_VERSION: Final = 1
-
-MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
-    1: (
+MIGRATIONS: Final[dict[str, tuple[str, ...]]] = {
+    # id -> statements. Applied in this order, each once, recorded in ``schema_migrations``. Ids are
+    # names, not counters, so features can add their own migrations without renumbering others.
+    "0001_core": (
         """
         CREATE TABLE IF NOT EXISTS spans (
             project         VARCHAR NOT NULL,
@@ -98,6 +98,5 @@ MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         )
         """,
         "CREATE INDEX IF NOT EXISTS findings_trace ON findings (project, trace_id)",
-        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
     ),
 }

@@ -328,7 +328,7 @@ def _insert(con: duckdb.DuckDBPyConnection, project: str, trace: dict[str, Any])
 
 def load(con: duckdb.DuckDBPyConnection) -> None:
     """Create the schema (migration 1) and insert the dataset."""
-    for statement in MIGRATIONS[1]:
+    for statement in (s for stmts in MIGRATIONS.values() for s in stmts):
         con.execute(statement)
     for trace in TRACES:
         _insert(con, PROJECT, trace)

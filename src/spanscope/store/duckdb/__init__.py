@@ -15,7 +15,7 @@ import duckdb
 
 from spanscope.store.duckdb.read import ReadMixin
 from spanscope.store.duckdb.write import WriteMixin
-from spanscope.store.schema import MIGRATIONS, SCHEMA_VERSION
+from spanscope.store.schema import MIGRATIONS
 from spanscope.store.writer import GroupCommitWriter
 
 DB_FILENAME = "spanscope.duckdb"
@@ -44,18 +44,16 @@ class DuckDBStore(WriteMixin, ReadMixin):
     # ------------------------------------------------------------------ schema
     def _migrate(self) -> None:
         con = self._con
-        con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-        current = row[0] if row and row[0] is not None else 0
-        for version in sorted(MIGRATIONS):
-            if version <= current:
+        con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (id VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
+        applied = {r[0] for r in con.execute("SELECT id FROM schema_migrations").fetchall()}
+        for mid, statements in MIGRATIONS.items():
+            if mid in applied:
                 continue
             con.execute("BEGIN")
-            for stmt in MIGRATIONS[version]:
+            for stmt in statements:
                 con.execute(stmt)
-            con.execute("INSERT INTO schema_version VALUES (?)", [version])
+            con.execute("INSERT INTO schema_migrations VALUES (?, now())", [mid])
             con.execute("COMMIT")
-        assert max(MIGRATIONS) == SCHEMA_VERSION
 
     # ------------------------------------------------------------------ writes
     def stats(self) -> dict[str, Any]:
