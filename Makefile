@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format serve bench clean
+.PHONY: install demo test lint format serve bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -34,6 +34,9 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_search.py
+
+docs: $(STAMP)
+	$(BIN)/python -c "from spanscope.settings import render_markdown; print(render_markdown(), end='')" > docs/settings.md
 
 clean:
 	rm -rf $(VENV) .spanscope .pytest_cache .ruff_cache

@@ -104,6 +104,22 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("host", "SPANSCOPE_HOST", str, "127.0.0.1", "Address `spanscope serve` binds to.", "server"),
     Setting("port", "SPANSCOPE_PORT", int, DEFAULT_PORT, "Port `spanscope serve` listens on.", "server"),
     Setting(
+        "require_auth",
+        "SPANSCOPE_REQUIRE_AUTH",
+        bool,
+        False,
+        "Demand `Authorization: Bearer <key>` on every API route (keys: `spanscope keys create`).",
+        "server",
+    ),
+    Setting(
+        "insecure",
+        "SPANSCOPE_INSECURE",
+        bool,
+        False,
+        "Allow `spanscope serve` to bind a non-loopback address without --require-auth.",
+        "server",
+    ),
+    Setting(
         "data_dir",
         "SPANSCOPE_DATA_DIR",
         str,
@@ -160,3 +176,20 @@ def resolve(name: str, explicit: Any = None) -> Any:
 
 def default_endpoint() -> str:
     return f"http://127.0.0.1:{DEFAULT_PORT}"
+
+
+def render_markdown() -> str:
+    """docs/settings.md, generated from the table (``make docs``)."""
+    lines = [
+        "# Settings",
+        "",
+        "Every setting is declared once in `src/spanscope/settings.py`; this page is generated from it "
+        "(`make docs`). Precedence: an explicit argument (to "
+        "`spanscope.configure(...)` or a CLI flag) > the environment variable > the default.",
+        "",
+        "| setting | environment variable | type | default | used by | what it does |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for s in SETTINGS:
+        lines.append(f"| `{s.name}` | `{s.env}` | {s.type.__name__} | `{s.default}` | {s.scope} | {s.help} |")
+    return "\n".join(lines) + "\n"

@@ -2,9 +2,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spanscope.settings import SETTINGS, resolve
+from spanscope.settings import SETTINGS, render_markdown, resolve
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "settings.md"
+
+
+def test_doc_is_generated_from_the_table() -> None:
+    assert DOC.read_text() == render_markdown(), "regenerate it: make docs"
 
 
 def test_every_setting_is_documented() -> None:

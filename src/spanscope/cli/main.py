@@ -7,6 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from spanscope.cli import keys as keys_cli
 from spanscope.settings import resolve, setting
 
 
@@ -31,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help=_help("port"))
     p.add_argument("--data-dir", help=_help("data_dir"))
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--require-auth", action="store_true", default=None, help=_help("require_auth"))
+    p.add_argument("--insecure", action="store_true", default=None, help=_help("insecure"))
 
     p = sub.add_parser("demo", help="Simulate a customer-service chatbot, trace it, then show searches to try.")
     p.add_argument("--traces", type=int, default=300, help="Chatbot turns to simulate (default 300).")
@@ -54,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     _add_endpoint_args(p)
 
+    keys_cli.add_parser(sub)
+
     p = sub.add_parser("trace", help="Print one trace as a span tree with durations and statuses.")
     p.add_argument("trace_id")
     p.add_argument("--json", action="store_true", help="Print the raw trace as JSON.")
@@ -65,9 +70,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         from spanscope.server import serve
+        from spanscope.server.run import UnsafeBind
 
-        serve(args.host, args.port, args.data_dir, log_level=args.log_level)
+        try:
+            serve(
+                args.host,
+                args.port,
+                args.data_dir,
+                log_level=args.log_level,
+                require_auth=args.require_auth,
+                insecure=args.insecure,
+            )
+        except UnsafeBind as exc:
+            print(f"spanscope serve: {exc}", file=sys.stderr)
+            return 2
         return 0
+    if args.command == "keys":
+        return keys_cli.run(args)
     if args.command == "demo":
         from spanscope.cli.demo import run_demo
 

@@ -8,12 +8,15 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from spanscope.ingest.native import IngestError
 from spanscope.query import FilterError
+from spanscope.server.auth import AuthMiddleware
 from spanscope.server.context import BadRequest, ServerState
+from spanscope.server.keys import KeyStore
 from spanscope.server.routes import health, ingest, traces
 from spanscope.settings import resolve
 from spanscope.store.base import Store
@@ -41,8 +44,17 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": "internal server error"}, status_code=500)
 
 
-def create_app(store: Store, *, max_body_bytes: int | None = None, close_store: bool = True) -> Starlette:
-    """Build the app around an open store. ``close_store`` closes it when the app shuts down."""
+def create_app(
+    store: Store,
+    *,
+    max_body_bytes: int | None = None,
+    close_store: bool = True,
+    keys: KeyStore | None = None,
+) -> Starlette:
+    """Build the app around an open store. ``close_store`` closes it when the app shuts down.
+
+    With ``keys``, every API route requires ``Authorization: Bearer <key>`` and the key decides the project.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -62,6 +74,7 @@ def create_app(store: Store, *, max_body_bytes: int | None = None, close_store: 
             Exception: _internal_error,
         },
         lifespan=lifespan,
+        middleware=[Middleware(AuthMiddleware, keys=keys)] if keys is not None else None,
     )
     app.state.spanscope = ServerState(store=store, max_body_bytes=int(resolve("max_body_bytes", max_body_bytes)))
     return app

@@ -30,7 +30,11 @@ def state(request: Request) -> ServerState:
 
 
 def project_of(request: Request, body_project: str | None = None) -> str:
-    """The project a request addresses: header, then ``?project=``, then a body field, then ``default``."""
+    """The project a request addresses: its API key's project when auth is on; otherwise the
+    ``X-Spanscope-Project`` header, then ``?project=``, then a body field, then ``default``."""
+    keyed = request.scope.get("state", {}).get("spanscope_project")
+    if keyed is not None:
+        return keyed
     project = request.headers.get(PROJECT_HEADER) or request.query_params.get("project") or body_project
     if not project:
         return DEFAULT_PROJECT

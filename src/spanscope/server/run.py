@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
 import threading
 import time
@@ -13,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from spanscope.server.app import create_app
+from spanscope.server.keys import KeyStore
 from spanscope.settings import resolve
 from spanscope.store import open_store
 
@@ -39,24 +41,45 @@ def _config(app: Any, log_level: str) -> uvicorn.Config:
     )
 
 
+class UnsafeBind(RuntimeError):
+    """Refusing to expose an unauthenticated server beyond loopback."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(
     host: str | None = None,
     port: int | None = None,
     data_dir: str | None = None,
     *,
     log_level: str = "info",
-    ready: threading.Event | None = None,
+    require_auth: bool | None = None,
+    insecure: bool | None = None,
 ) -> None:
     """Run the server in the foreground until interrupted."""
     host = resolve("host", host)
     port = int(resolve("port", port))
     data_dir = resolve("data_dir", data_dir)
+    require_auth = bool(resolve("require_auth", require_auth))
+    if not require_auth and not is_loopback(host) and not resolve("insecure", insecure):
+        raise UnsafeBind(
+            f"refusing to serve on {host} without authentication: add --require-auth (create keys with "
+            "`spanscope keys create --project P`), or --insecure to accept the risk"
+        )
     store = open_store(str(data_dir), write_batch_rows=int(resolve("write_batch_rows")))
-    app = create_app(store)
+    app = create_app(store, keys=KeyStore(str(data_dir)) if require_auth else None)
     sock = _bind(host, port)
     server = uvicorn.Server(_config(app, log_level))
+    auth = "API keys required" if require_auth else "no auth"
     print(
-        f"spanscope serving on http://{host}:{sock.getsockname()[1]} (store: {Path(str(data_dir)).resolve()})",
+        f"spanscope serving on http://{host}:{sock.getsockname()[1]} (store: {Path(str(data_dir)).resolve()}; {auth})",
         flush=True,
     )
     try:
@@ -72,13 +95,22 @@ class ServerThread:
     ...     requests.get(srv.url + "/healthz")
     """
 
-    def __init__(self, data_dir: str | Path, host: str = "127.0.0.1", port: int = 0, **app_kwargs: Any):
+    def __init__(
+        self,
+        data_dir: str | Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        require_auth: bool = False,
+        **app_kwargs: Any,
+    ):
         self.data_dir = Path(data_dir)
         self.host = host
         self._sock = _bind(host, port)
         self.port = self._sock.getsockname()[1]
         self.store = open_store(str(self.data_dir))
-        self.app = create_app(self.store, **app_kwargs)
+        self.keys = KeyStore(self.data_dir) if require_auth else None
+        self.app = create_app(self.store, keys=self.keys, **app_kwargs)
         self._server = uvicorn.Server(_config(self.app, "warning"))
         self._thread = threading.Thread(target=self._run, name="spanscope-server", daemon=True)
 
