@@ -161,6 +161,7 @@ def post_all(port: int, bodies: list[bytes], senders: int) -> tuple[float, int]:
     idx = iter(range(len(bodies)))
     lock = threading.Lock()
     failures = [0]
+    throttled = [0]
 
     def worker() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -169,14 +170,20 @@ def post_all(port: int, bodies: list[bytes], senders: int) -> tuple[float, int]:
                 i = next(idx, None)
             if i is None:
                 break
-            conn.request(
-                "POST",
-                "/api/v1/ingest",
-                body=bodies[i],
-                headers={"Content-Type": "application/json", "X-Spanscope-Project": "bench"},
-            )
-            r = conn.getresponse()
-            r.read()
+            while True:
+                conn.request(
+                    "POST",
+                    "/api/v1/ingest",
+                    body=bodies[i],
+                    headers={"Content-Type": "application/json", "X-Spanscope-Project": "bench"},
+                )
+                r = conn.getresponse()
+                r.read()
+                if r.status != 429:
+                    break
+                with lock:
+                    throttled[0] += 1
+                time.sleep(float(r.getheader("Retry-After") or 0.5))
             if r.status != 200:
                 failures[0] += 1
         conn.close()
@@ -187,6 +194,8 @@ def post_all(port: int, bodies: list[bytes], senders: int) -> tuple[float, int]:
         t.start()
     for t in threads:
         t.join()
+    if throttled[0]:
+        print(f"  ({throttled[0]} requests were answered 429 and retried after Retry-After)")
     return time.perf_counter() - t0, failures[0]
 
 

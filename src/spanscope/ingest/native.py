@@ -47,6 +47,26 @@ class SpanEvent(msgspec.Struct, kw_only=True, omit_defaults=True):
     attributes: Attributes = {}
 
 
+class WireSpan(Span, kw_only=True, omit_defaults=True):
+    """A span as decoded from an ingest body: ``inputs``/``outputs`` stay JSON text (``msgspec.Raw``).
+
+    They are any JSON, so there is nothing to validate beyond well-formedness (checked while decoding the
+    body); keeping them raw spares decoding them and encoding them again for the store. ``msgspec``
+    encodes a Raw value as its bytes; ``msgspec.json.decode(span.inputs)`` gives the Python value.
+    Raw ``null`` and the empty default both mean "none".
+    """
+
+    inputs: msgspec.Raw = msgspec.Raw()
+    outputs: msgspec.Raw = msgspec.Raw()
+
+
+def raw_value(value: Any) -> Any:
+    """The Python value of a span's ``inputs``/``outputs``, whether decoded already or still raw JSON."""
+    if isinstance(value, msgspec.Raw):
+        return msgspec.json.decode(value) if len(value) else None
+    return value
+
+
 class _RawBody(msgspec.Struct, kw_only=True):
     # Items stay raw so that each one is validated on its own and a bad one can't spoil the rest.
     traces: list[msgspec.Raw] | None = None
@@ -94,7 +114,7 @@ class IngestBatch:
 _BODY_DECODER = msgspec.json.Decoder(_RawBody)
 _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
     "trace": msgspec.json.Decoder(TraceInfo),
-    "span": msgspec.json.Decoder(Span),
+    "span": msgspec.json.Decoder(WireSpan),
     "event": msgspec.json.Decoder(SpanEvent),
     "finding": msgspec.json.Decoder(Finding),
 }

@@ -17,9 +17,10 @@ from spanscope.query import FilterError
 from spanscope.server.auth import AuthMiddleware
 from spanscope.server.context import BadRequest, ServerState
 from spanscope.server.keys import KeyStore
-from spanscope.server.routes import health, ingest, traces
+from spanscope.server.routes import health, ingest, otlp, traces, ui, ui_api
 from spanscope.settings import resolve
 from spanscope.store.base import Store
+from spanscope.store.durable import StoreOverloaded
 
 log = logging.getLogger("spanscope.server")
 
@@ -32,6 +33,11 @@ async def _filter_error(request: Request, exc: Exception) -> JSONResponse:
 async def _ingest_error(request: Request, exc: Exception) -> JSONResponse:
     status = getattr(exc, "status_code", 400)
     return JSONResponse({"error": str(exc)}, status_code=status)
+
+
+async def _overloaded(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StoreOverloaded)
+    return JSONResponse({"error": str(exc)}, status_code=429, headers={"Retry-After": f"{exc.retry_after:g}"})
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -65,11 +71,12 @@ def create_app(
                 store.close()
 
     app = Starlette(
-        routes=[*health.routes, *ingest.routes, *traces.routes],
+        routes=[*health.routes, *ingest.routes, *otlp.routes, *traces.routes, *ui_api.routes, *ui.routes],
         exception_handlers={
             FilterError: _filter_error,
             IngestError: _ingest_error,
             BadRequest: _ingest_error,
+            StoreOverloaded: _overloaded,
             HTTPException: _http_error,
             Exception: _internal_error,
         },

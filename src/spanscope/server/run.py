@@ -73,7 +73,11 @@ def serve(
             f"refusing to serve on {host} without authentication: add --require-auth (create keys with "
             "`spanscope keys create --project P`), or --insecure to accept the risk"
         )
-    store = open_store(str(data_dir), write_batch_rows=int(resolve("write_batch_rows")))
+    store = open_store(
+        str(data_dir),
+        write_batch_rows=int(resolve("write_batch_rows")),
+        max_pending_rows=int(resolve("max_pending_rows")),
+    )
     app = create_app(store, keys=KeyStore(str(data_dir)) if require_auth else None)
     sock = _bind(host, port)
     server = uvicorn.Server(_config(app, log_level))

@@ -1,7 +1,8 @@
 """The embedded store: one DuckDB file, owned by the server process (one writer).
 
-Writes go through a :class:`GroupCommitWriter` (``write.py``); reads use a cursor per call, so they run
-beside the writer (``read.py``).
+``write_many`` writes a group of batches in one transaction (``write.py``); in the server it is called by
+the :class:`~spanscope.store.durable.DurableStore` applier, the only writer. Reads use a cursor per call,
+so they run beside it (``read.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import duckdb
 from spanscope.store.duckdb.read import ReadMixin
 from spanscope.store.duckdb.write import WriteMixin
 from spanscope.store.schema import MIGRATIONS
-from spanscope.store.writer import GroupCommitWriter
 
 DB_FILENAME = "spanscope.duckdb"
 
@@ -24,7 +24,7 @@ DB_FILENAME = "spanscope.duckdb"
 class DuckDBStore(WriteMixin, ReadMixin):
     """The default engine. ``path`` is a directory (the file inside is ``spanscope.duckdb``) or a file."""
 
-    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False, write_batch_rows: int = 20_000):
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False):
         p = Path(path)
         if p.suffix != ".duckdb":
             p.mkdir(parents=True, exist_ok=True)
@@ -37,9 +37,6 @@ class DuckDBStore(WriteMixin, ReadMixin):
         self._lock = threading.Lock()
         if not read_only:
             self._migrate()
-            self._writer: GroupCommitWriter | None = GroupCommitWriter(self._write_many, max_rows=write_batch_rows)
-        else:
-            self._writer = None
 
     # ------------------------------------------------------------------ schema
     def _migrate(self) -> None:
@@ -57,11 +54,9 @@ class DuckDBStore(WriteMixin, ReadMixin):
 
     # ------------------------------------------------------------------ writes
     def stats(self) -> dict[str, Any]:
-        return self._writer.stats() if self._writer else {}
+        return {}
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
         with self._lock:
             try:
                 if not self.read_only:

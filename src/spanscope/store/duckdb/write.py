@@ -1,4 +1,4 @@
-"""Writes to the DuckDB store: one transaction per group of requests (see ``writer.GroupCommitWriter``).
+"""Writes to the DuckDB store: one transaction per group of requests (see ``store.durable``).
 
 Spans are upserted (last write wins), trace-level facts merged key by key, findings and standalone events
 added, then the ``traces`` summary row of every touched trace recomputed from its spans. Every table is
@@ -58,7 +58,9 @@ _SPAN_SCHEMA = pa.schema(list(zip(_SPAN_COLUMNS, _SPAN_TYPES, strict=True)))
 _RECOMPUTE_TRACES = """
 INSERT OR REPLACE INTO traces
 WITH sp AS (
-    SELECT s.* FROM spans s JOIN touched USING (project, trace_id)
+    -- The lower bound on start time lets DuckDB skip row groups by their zone maps: every span of a
+    -- touched trace starts at or after the trace's known start or the batch's earliest span.
+    SELECT s.* FROM spans s JOIN touched USING (project, trace_id) WHERE s.start_time_ns >= $bound
 ),
 ranked AS (
     SELECT sp.*, row_number() OVER (
@@ -86,6 +88,25 @@ _INFO_SCHEMA = pa.schema(
     [
         ("project", pa.string()),
         ("trace_id", pa.string()),
+        ("tags", pa.string()),
+        ("metadata", pa.string()),
+        ("session_id", pa.string()),
+        ("user_id", pa.string()),
+    ]
+)
+_TRACE_SCHEMA = pa.schema(
+    [
+        ("project", pa.string()),
+        ("trace_id", pa.string()),
+        ("root_span_id", pa.string()),
+        ("name", pa.string()),
+        ("start_time_ns", pa.int64()),
+        ("end_time_ns", pa.int64()),
+        ("duration_ms", pa.float64()),
+        ("status", pa.string()),
+        ("inputs", pa.string()),
+        ("outputs", pa.string()),
+        ("span_count", pa.int32()),
         ("tags", pa.string()),
         ("metadata", pa.string()),
         ("session_id", pa.string()),
@@ -132,7 +153,11 @@ def _insert_rows(
 
 
 def _json_or_none(value: Any) -> str | None:
-    return None if value is None else _encode(value).decode()
+    if value is None:
+        return None
+    if isinstance(value, msgspec.Raw):  # inputs/outputs straight from an ingest body: already JSON
+        return None if not len(value) or bytes(value) == b"null" else bytes(value).decode()
+    return _encode(value).decode()
 
 
 def _loads(text: str | None) -> Any:
@@ -143,16 +168,17 @@ class WriteMixin:
     """The write half of :class:`DuckDBStore`."""
 
     _con: duckdb.DuckDBPyConnection
-    _writer: Any
+    read_only: bool
 
     def write(self, project: str, batch: IngestBatch) -> None:
-        if self._writer is None:
+        """Write one batch now, in its own transaction (tools and tests; the server uses ``write_many``)."""
+        if self.read_only:
             raise RuntimeError("store is open read-only")
-        if batch.accepted_total == 0:
-            return
-        self._writer.write(project, batch)
+        if batch.accepted_total:
+            self.write_many([(project, batch)])
 
-    def _write_many(self, jobs: list[tuple[str, IngestBatch]]) -> None:
+    def write_many(self, jobs: list[tuple[str, IngestBatch]]) -> None:
+        """Write a group of batches in one transaction."""
         spans: dict[tuple[str, str, str], tuple[Any, ...]] = {}
         touched: set[tuple[str, str]] = set()
         infos: dict[tuple[str, str], list[Any]] = {}
@@ -208,17 +234,13 @@ class WriteMixin:
                 con.register("incoming_spans", tbl)
                 con.execute("INSERT OR REPLACE INTO spans SELECT * FROM incoming_spans")
                 con.unregister("incoming_spans")
-            if infos:
-                self._merge_trace_info(con, infos)
+            info_rows = self._merge_trace_info(con, infos) if infos else {}
             if findings:
                 _insert_rows(con, "findings", _FINDING_SCHEMA, list(findings.values()), "INSERT OR REPLACE")
             if events:
                 _insert_rows(con, "events", _EVENT_SCHEMA, events, "INSERT")
             if touched:
-                projects, trace_ids = zip(*touched, strict=True)
-                con.register("touched", pa.table({"project": list(projects), "trace_id": list(trace_ids)}))
-                con.execute(_RECOMPUTE_TRACES)
-                con.unregister("touched")
+                self._update_summaries(con, touched, spans, info_rows)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -226,7 +248,68 @@ class WriteMixin:
         finally:
             con.close()
 
-    def _merge_trace_info(self, con: duckdb.DuckDBPyConnection, infos: dict[tuple[str, str], list[Any]]) -> None:
+    def _update_summaries(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        touched: set[tuple[str, str]],
+        spans: dict[tuple[str, str, str], tuple[Any, ...]],
+        info_rows: dict[tuple[str, str], tuple[Any, ...]],
+    ) -> None:
+        """Rewrite the ``traces`` row of every touched trace.
+
+        A trace seen for the first time (the common case: the SDK sends a trace's spans within moments)
+        is summarised here from the batch alone. A trace that already has a row is recomputed in SQL
+        from all its spans, so pieces arriving in any order, and spans written twice, stay correct.
+        """
+        keys = list(touched)
+        con.register("touched", pa.table({"project": [k[0] for k in keys], "trace_id": [k[1] for k in keys]}))
+        try:
+            existing = {
+                (r[0], r[1]): r[2]
+                for r in con.execute(
+                    "SELECT t.project, t.trace_id, t.start_time_ns FROM traces t JOIN touched USING (project, trace_id)"
+                ).fetchall()
+            }
+        finally:
+            con.unregister("touched")
+        by_trace: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+        for row in spans.values():
+            by_trace.setdefault((row[0], row[1]), []).append(row)
+        fresh_rows = []
+        for key in keys:
+            if key in existing:
+                continue
+            info = info_rows.get(key, (None, None, None, None))
+            rows = by_trace.get(key)
+            if not rows:
+                fresh_rows.append((*key, None, None, None, None, None, "UNSET", None, None, 0, *info))
+                continue
+            root = min(rows, key=lambda r: (r[3] is not None, r[6], r[2]))
+            start = min(r[6] for r in rows)
+            end = max(r[7] for r in rows)
+            fresh_rows.append(
+                (*key, root[2], root[4], start, end, (end - start) / 1e6, root[9], root[12], root[13], len(rows), *info)
+            )
+        if fresh_rows:
+            _insert_rows(con, "traces", _TRACE_SCHEMA, fresh_rows, "INSERT OR REPLACE")
+        stale = [k for k in keys if k in existing]
+        if not stale:
+            return
+        # Every span of a stale trace starts at or after its known start or the batch's earliest span of
+        # it; the bound lets DuckDB skip row groups by their zone maps instead of scanning all spans.
+        bound = min(existing[k] if existing[k] is not None else 0 for k in stale)
+        for k in stale:
+            for r in by_trace.get(k, ()):
+                bound = min(bound, r[6])
+        con.register("touched", pa.table({"project": [k[0] for k in stale], "trace_id": [k[1] for k in stale]}))
+        try:
+            con.execute(_RECOMPUTE_TRACES, {"bound": bound})
+        finally:
+            con.unregister("touched")
+
+    def _merge_trace_info(
+        self, con: duckdb.DuckDBPyConnection, infos: dict[tuple[str, str], list[Any]]
+    ) -> dict[tuple[str, str], tuple[Any, ...]]:
         keys = list(infos)
         existing: dict[tuple[str, str], tuple[Any, ...]] = {}
         con.register("info_keys", pa.table({"project": [k[0] for k in keys], "trace_id": [k[1] for k in keys]}))
@@ -250,5 +333,6 @@ class WriteMixin:
                 user_id = info.user_id or user_id
             rows.append((key[0], key[1], _encode(tags).decode(), _encode(metadata).decode(), session_id, user_id))
         _insert_rows(con, "trace_info", _INFO_SCHEMA, rows, "INSERT OR REPLACE")
+        return {(r[0], r[1]): r[2:] for r in rows}
 
     # ------------------------------------------------------------------ reads
