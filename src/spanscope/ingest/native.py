@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 
+from spanscope.ingest.limits import DEFAULT_LIMITS, Limits, apply_span_limits, check_time
 from spanscope.model import Finding, Span, TraceInfo
 from spanscope.model.records import Attributes, SpanId, TimeNs, TraceId
 
@@ -138,8 +139,12 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
     return out
 
 
-def decode_ingest(body: bytes, *, now_ns: int | None = None) -> IngestBatch:
-    """Decode a native ingest body; raise :class:`IngestError` only if the body as a whole is unusable."""
+def decode_ingest(body: bytes, *, now_ns: int | None = None, limits: Limits = DEFAULT_LIMITS) -> IngestBatch:
+    """Decode a native ingest body; raise :class:`IngestError` only if the body as a whole is unusable.
+
+    Each item is validated on its own; spans are checked for plausible timestamps and cut down to
+    ``limits`` (see ``ingest/limits.py``).
+    """
     if not body.strip():
         raise IngestError("empty body; expected a JSON object with 'traces', 'spans', 'events', 'findings'")
     try:
@@ -165,7 +170,13 @@ def decode_ingest(body: bytes, *, now_ns: int | None = None) -> IngestBatch:
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
                 batch.rejected.append(Rejection(kind, i, str(exc)))
                 continue
-            if kind == "finding" and obj.time_ns is None:
+            if kind == "span":
+                reason = check_time(obj.start_time_ns, obj.end_time_ns, now)
+                if reason is not None:
+                    batch.rejected.append(Rejection(kind, i, reason))
+                    continue
+                apply_span_limits(obj, limits)
+            elif kind == "finding" and obj.time_ns is None:
                 obj.time_ns = now
             out.append(obj)
     return batch

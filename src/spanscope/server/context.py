@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from spanscope.ingest.native import BodyTooLarge
+from spanscope.ingest.native import BodyTooLarge, IngestBatch
 from spanscope.store.base import Store
+
+log = logging.getLogger("spanscope.server")
 
 PROJECT_HEADER = "x-spanscope-project"
 DEFAULT_PROJECT = "default"
@@ -19,10 +23,25 @@ class BadRequest(ValueError):
     status_code = 400
 
 
+IngestListener = Callable[[str, IngestBatch], None]
+
+
 @dataclass(slots=True)
 class ServerState:
     store: Store
     max_body_bytes: int
+    # Called with (project, batch) after every acknowledged write, whatever the route (native, OTLP):
+    # metrics and monitors hang off this. A listener must be quick and must not raise.
+    ingest_listeners: list[IngestListener] = field(default_factory=list)
+
+    def write(self, project: str, batch: IngestBatch) -> None:
+        """Store a validated batch (durable on return), then tell the listeners. Runs in a worker thread."""
+        self.store.write(project, batch)
+        for listener in self.ingest_listeners:
+            try:
+                listener(project, batch)
+            except Exception:  # noqa: BLE001 - a listener bug must not fail an acknowledged write
+                log.exception("ingest listener %r failed", listener)
 
 
 def state(request: Request) -> ServerState:

@@ -22,11 +22,11 @@ def test_valid_items_of_every_kind() -> None:
             events=[{"trace_id": tid(1), "span_id": sid(1), "name": "e", "time_ns": 5}],
             findings=[{"trace_id": tid(1), "name": "quality", "value": 0.7}],
         ),
-        now_ns=123,
+        now_ns=1_800_000_000 * 10**9,
     )
     assert batch.accepted_counts() == {"spans": 1, "traces": 1, "events": 1, "findings": 1}
     assert batch.rejected == []
-    assert batch.findings[0].time_ns == 123 and batch.findings[0].source == "code"
+    assert batch.findings[0].time_ns == 1_800_000_000 * 10**9 and batch.findings[0].source == "code"
     assert batch.spans[0].kind == "other" and batch.spans[0].status == "UNSET"
 
 

@@ -18,7 +18,7 @@ async def ingest(request: Request) -> JSONResponse:
     body = decompress(body, request.headers.get("content-encoding"), st.max_body_bytes)
     batch = decode_ingest(body)
     if batch.accepted_total:
-        await run_in_threadpool(st.store.write, project, batch)
+        await run_in_threadpool(st.write, project, batch)
     status = 200 if batch.accepted_total or not batch.rejected else 400
     return JSONResponse(
         {
