@@ -33,7 +33,7 @@ serve: $(STAMP)
 	$(BIN)/spanscope serve
 
 bench: $(STAMP)
-	$(BIN)/python bench/ingest_search.py
+	$(BIN)/python bench/ingest.py
 
 docs: $(STAMP)
 	$(BIN)/python -c "from spanscope.settings import render_markdown; print(render_markdown(), end='')" > docs/settings.md
