@@ -217,6 +217,64 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "Rows written to the database in one transaction at most (ingest is acked earlier, once in the ingest log).",
         "server",
     ),
+    # --- metrics and monitors (docs/metrics.md, docs/monitors.md) ---
+    Setting(
+        "metrics_top_n",
+        "SPANSCOPE_METRICS_TOP_N",
+        int,
+        50,
+        "`/metrics` keeps at most this many span names, trace names, models, services and finding names per "
+        "project as label values; the rest are counted as `other`.",
+        "server",
+    ),
+    Setting(
+        "metrics_max_projects",
+        "SPANSCOPE_METRICS_MAX_PROJECTS",
+        int,
+        200,
+        "`/metrics` keeps at most this many projects; later ones are counted under project `_other`.",
+        "server",
+    ),
+    Setting(
+        "metrics_tags",
+        "SPANSCOPE_METRICS_TAGS",
+        str,
+        "quality_score",
+        "Comma-separated numeric trace tags exported as `spanscope_tag_value` histograms.",
+        "server",
+    ),
+    Setting(
+        "monitors_file",
+        "SPANSCOPE_MONITORS_FILE",
+        str,
+        None,
+        "Monitors to load at start-up (`monitors.yaml` or `.toml`; `spanscope serve --monitors FILE`).",
+        "server",
+    ),
+    Setting(
+        "monitors_interval",
+        "SPANSCOPE_MONITORS_INTERVAL",
+        float,
+        60.0,
+        "Seconds between two evaluations of a monitor that sets no `every`; 0 turns the scheduler off.",
+        "server",
+    ),
+    Setting(
+        "monitors_webhook",
+        "SPANSCOPE_MONITORS_WEBHOOK",
+        str,
+        None,
+        "Webhook URL notified when a monitor without its own `webhook` fires or resolves.",
+        "server",
+    ),
+    Setting(
+        "public_url",
+        "SPANSCOPE_PUBLIC_URL",
+        str,
+        None,
+        "Base URL of this server as users reach it, for links in notifications; default http://<host>:<port>.",
+        "server",
+    ),
 )
 
 _BY_NAME: Final = {s.name: s for s in SETTINGS}

@@ -12,7 +12,11 @@
         ]
 
 With ``deterministic=True`` (the default) trace ids are ``000…1``, ``000…2``…, span ids likewise, and the
-clock starts at 2023-11-14T22:13:20Z and advances 1 ms per read, so whole records can be compared.
+clock starts at 2023-11-14T22:13:20Z and advances 1 ms per read, so whole records can be compared
+(``msgspec.to_builtins(cap.spans[0]) == {...}``). ``span_tree(fields=("attributes", "inputs"))`` adds fields
+to every node; ``get(name)`` finds the one span of that name; ``dropped()`` sums the drops the SDK reported.
+``capture(...)`` takes ``configure()``'s pipeline options, so redaction and sampling can be tested too.
+The records are what the server would receive: redacted, truncated, sampled, with payloads as JSON values.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ import msgspec
 from spanscope.model.records import Finding, Span, TraceInfo
 from spanscope.sdk import config as _config
 from spanscope.sdk.exporters import ExportBatch
-from spanscope.sdk.processor import BatchProcessor
 from spanscope.sdk.runtime import RUNTIME, counting_ids, set_id_sources, stepping_clock
 
 __all__ = ["CaptureExporter", "capture"]
@@ -80,6 +83,20 @@ class CaptureExporter:
     def findings(self) -> list[Finding]:
         return [f for b in self._snapshot() for f in b.findings]
 
+    def get(self, name: str) -> Span:
+        """The one exported span called ``name`` (AssertionError when there are none or several)."""
+        found = [s for s in self.spans if s.name == name]
+        assert len(found) == 1, f"expected one span named {name!r}, found {len(found)}: {[s.name for s in self.spans]}"
+        return found[0]
+
+    def dropped(self) -> dict[str, int]:
+        """Records the SDK dropped, by reason, as reported with the exported batches (``sdk_stats``)."""
+        totals: dict[str, int] = {}
+        for batch in self._snapshot():
+            for reason, n in ((batch.sdk_stats or {}).get("dropped") or {}).items():
+                totals[reason] = totals.get(reason, 0) + n
+        return totals
+
     def clear(self) -> None:
         with self._lock:
             self._batches.clear()
@@ -117,26 +134,28 @@ class CaptureExporter:
 
 
 @contextmanager
-def capture(
-    *, deterministic: bool = True, batch_size: int | None = None, flush_interval: float | None = None,
-    max_queue_size: int | None = None,
-) -> Iterator[CaptureExporter]:  # fmt: skip
+def capture(*, deterministic: bool = True, **options: Any) -> Iterator[CaptureExporter]:
     """Send the SDK's records to a fresh :class:`CaptureExporter` for the duration of the block.
 
-    The previous configuration, clock and id sources are restored afterwards (the previous pipeline keeps
-    running untouched meanwhile).
+    ``options`` are ``configure()``'s pipeline options (``batch_size``, ``flush_interval``,
+    ``max_queue_size``, ``capture_inputs``, ``capture_outputs``, ``redact``, ``redact_builtins``,
+    ``max_field_bytes``, ``sample_rate``, ``tail_sampling``), so tests can check what their redaction or
+    sampling lets through. The previous configuration, clock and id sources are restored afterwards (the
+    previous pipeline keeps running untouched meanwhile).
+
+    >>> with capture(redact_builtins=True) as cap:
+    ...     with spanscope.span("x") as s:
+    ...         s.set_inputs({"email": "bob@example.com"})
+    >>> cap.spans[0].inputs
+    {'email': '[REDACTED:email]'}
     """
+    unknown = set(options) - set(_CAPTURE_OPTIONS)
+    if unknown:
+        raise TypeError(f"capture() got unexpected options {sorted(unknown)}; allowed: {sorted(_CAPTURE_OPTIONS)}")
     exporter = CaptureExporter()
     saved_runtime = RUNTIME.snapshot()
-    config = _config._resolve_config(
-        batch_size=batch_size, flush_interval=flush_interval, max_queue_size=max_queue_size
-    )
-    processor = BatchProcessor(
-        exporter,
-        batch_size=config["batch_size"],
-        flush_interval=config["flush_interval"],
-        max_queue_size=config["max_queue_size"],
-    )
+    config = _config._resolve_config(**options)
+    processor = _config.build_processor(exporter, config)
     before = _config.install(processor, config)
     if deterministic:
         set_id_sources(*counting_ids())
@@ -154,3 +173,9 @@ def capture(
             RUNTIME.processor = processor_now
         else:
             _config.restore(before)
+
+
+_CAPTURE_OPTIONS = (
+    "batch_size", "flush_interval", "max_queue_size", "capture_inputs", "capture_outputs", "redact",
+    "redact_builtins", "max_field_bytes", "sample_rate", "tail_sampling",
+)  # fmt: skip

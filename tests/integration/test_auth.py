@@ -22,7 +22,8 @@ def bearer(key: str) -> dict[str, str]:
 
 def create_key_cli(data_dir: Path, project: str) -> str:
     out = subprocess.run(
-        [sys.executable, "-m", "spanscope.cli.main", "keys", "create", "--project", project, "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "spanscope.cli.main", "keys", "create", "--project", project,
+         "--data-dir", str(data_dir)],
         capture_output=True, text=True, check=True, env={**os.environ},
     )  # fmt: skip
     return out.stdout.strip().splitlines()[-1].split()[-1]

@@ -55,8 +55,8 @@ def test_kill_9_during_load_loses_no_acknowledged_span(tmp_path: Path) -> None:
                     for i in range(200):
                         trace_id = f"{worker:08x}{n:016x}{i:08x}"
                         spans.append(make_span(trace_id, f"{i + 1:016x}", "load", inputs={"n": n, "pad": "x" * 200}))
-                    conn.request("POST", "/api/v1/ingest", body=json.dumps({"spans": spans}),
-                                 headers={"Content-Type": "application/json", "X-Spanscope-Project": "dur"})  # fmt: skip
+                    headers = {"Content-Type": "application/json", "X-Spanscope-Project": "dur"}
+                    conn.request("POST", "/api/v1/ingest", body=json.dumps({"spans": spans}), headers=headers)
                     resp = conn.getresponse()
                     resp.read()
                     if resp.status == 200:

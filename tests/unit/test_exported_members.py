@@ -11,20 +11,12 @@ import spanscope
 def test_all_is_pinned() -> None:
     assert sorted(spanscope.__all__) == sorted(
         [
-            "Client",
-            "__version__",
-            "configure",
-            "current_span",
-            "flush",
-            "get_trace",
-            "observe",
-            "search_traces",
-            "shutdown",
-            "span",
-            "stats",
-            "trace",
+            "Client", "ContextExecutor", "TailSampling", "__version__", "compare_runs", "configure",
+            "current_span", "datasets", "evaluate", "export", "flush", "get_trace", "instrument", "log_feedback",
+            "observe", "otel_context", "score_traces", "scorer", "search_spans", "search_traces", "shutdown",
+            "span", "stats", "trace", "uninstrument", "wrap", "wrap_executor",
         ]
-    )
+    )  # fmt: skip
     for name in spanscope.__all__:
         assert hasattr(spanscope, name)
 

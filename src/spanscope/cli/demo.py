@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 import spanscope
-from spanscope.cli.demo_app import simulate
+from spanscope.cli.demo_app import ChatbotSimulator, simulate
 from spanscope.client import Client
 from spanscope.settings import DEFAULT_PORT
 
@@ -44,6 +44,7 @@ def run_demo(
     data_dir: str = "./.spanscope",
     port: int | None = None,
     keep_serving: bool = False,
+    degraded: bool = False,
 ) -> int:
     console = Console(soft_wrap=True)
     server = None
@@ -59,7 +60,12 @@ def run_demo(
         spanscope.configure(endpoint=endpoint, project=project)
         t0 = time.perf_counter()
         week_ago = time.time_ns() - 7 * 86400 * 10**9
-        results = simulate(traces, seed=seed, start_ns=week_ago)
+        if degraded:
+            # A normal week, then a last day on a worse release: what a quality monitor should catch.
+            results = simulate(traces, seed=seed, start_ns=week_ago - 86400 * 10**9)
+            results += simulate_day(max(20, traces // 7), seed=seed + 1, start_ns=time.time_ns() - 86400 * 10**9)
+        else:
+            results = simulate(traces, seed=seed, start_ns=week_ago)
         delivered = spanscope.flush(timeout=30)
         elapsed = time.perf_counter() - t0
         spans = spanscope.stats().get("spans_ended", 0)
@@ -112,6 +118,17 @@ def run_demo(
             "extract_fields=['span.inputs.messages', 'span.outputs.choices', "
             "'span.attributes.usage.total_tokens']))\"   # needs `spanscope serve` running"
         )
+        if degraded:
+            console.print(
+                "\n[bold]The last day was degraded on purpose[/bold] (app.version 1.5.0-rc1). A monitor catches it:"
+            )
+            console.print(
+                f'  spanscope monitors test "avg(tag.quality_score) over 1d drops > 10% vs previous 7d" '
+                f"--project {project}{dd}"
+            )
+            console.print(
+                f"  spanscope monitors regressions tag.quality_score --by tag.app.version --project {project}{dd}"
+            )
         if keep_serving and server is not None:
             console.print(f"\nServing on {endpoint}; Ctrl-C to stop.")
             with contextlib.suppress(KeyboardInterrupt):
@@ -122,3 +139,15 @@ def run_demo(
         spanscope.shutdown()
         if server is not None:
             server.stop()
+
+
+def simulate_day(n: int, seed: int, start_ns: int, degraded: bool = True) -> list:
+    """``n`` turns spread over one day from ``start_ns`` (degraded by default), through the configured SDK."""
+    from spanscope.sdk import set_clock
+
+    sim = ChatbotSimulator(seed=seed, start_ns=start_ns, span_days=1.0, degraded=degraded)
+    set_clock(sim.clock)
+    try:
+        return [sim.turn(i, n) for i in range(n)]
+    finally:
+        set_clock(None)

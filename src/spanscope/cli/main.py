@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from spanscope.cli import keys as keys_cli
+from spanscope.cli import monitors as monitors_cli
 from spanscope.settings import resolve, setting
 
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--require-auth", action="store_true", default=None, help=_help("require_auth"))
     p.add_argument("--insecure", action="store_true", default=None, help=_help("insecure"))
+    p.add_argument("--monitors", metavar="FILE", default=None, help=_help("monitors_file"))
 
     p = sub.add_parser("demo", help="Simulate a customer-service chatbot, trace it, then show searches to try.")
     p.add_argument("--traces", type=int, default=300, help="Chatbot turns to simulate (default 300).")
@@ -48,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="Port for the server the demo starts (default: the standard port if free, else any free port).",
     )
     p.add_argument("--serve", action="store_true", help="Keep serving after the demo until Ctrl-C.")
+    p.add_argument(
+        "--degrade",
+        action="store_true",
+        help="Make the last day worse on purpose (release 1.5.0-rc1: lower quality, more tool errors), so that "
+        "a quality monitor fires (docs/monitors.md).",
+    )
 
     p = sub.add_parser("search", help="Search traces with the filter language.")
     p.add_argument("filter", nargs="?", default=None, help='e.g. "tag.quality_score < 0.7"')
@@ -58,16 +66,41 @@ def build_parser() -> argparse.ArgumentParser:
     _add_endpoint_args(p)
 
     keys_cli.add_parser(sub)
+    monitors_cli.add_parser(sub, _add_endpoint_args)
 
     p = sub.add_parser("trace", help="Print one trace as a span tree with durations and statuses.")
     p.add_argument("trace_id")
     p.add_argument("--json", action="store_true", help="Print the raw trace as JSON.")
     _add_endpoint_args(p)
+
+    from spanscope.cli import export as export_cli
+    from spanscope.cli import stats as stats_cli
+
+    export_cli.add_parsers(sub, _add_endpoint_args)  # export, spans
+    stats_cli.add_parser(sub, _add_endpoint_args)  # stats latency|usage|compare|critical-path|correlate
+
+    from spanscope.cli import datasets as datasets_cli
+    from spanscope.cli import evals as evals_cli
+
+    datasets_cli.add_parser(sub, _add_endpoint_args)  # datasets create|list|show|export|add-traces|diff
+    evals_cli.add_parser(sub, _add_endpoint_args)  # eval run|compare|list|show
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "serve" and args.monitors:
+        # Checked here for a readable error; the server reads the file through the monitors_file setting.
+        import os
+
+        from spanscope.monitors import MonitorSpecError, load_file
+
+        try:
+            load_file(args.monitors)
+        except MonitorSpecError as exc:
+            print(f"spanscope serve: {exc}", file=sys.stderr)
+            return 2
+        os.environ["SPANSCOPE_MONITORS_FILE"] = args.monitors
     if args.command == "serve":
         from spanscope.server import serve
         from spanscope.server.run import UnsafeBind
@@ -87,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "keys":
         return keys_cli.run(args)
+    if args.command == "monitors":
+        return monitors_cli.run(args)
     if args.command == "demo":
         from spanscope.cli.demo import run_demo
 
@@ -98,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir=resolve("data_dir", args.data_dir),
             port=args.port,
             keep_serving=args.serve,
+            degraded=args.degrade,
         )
     if args.command == "search":
         from spanscope.cli.query import run_search
@@ -107,6 +143,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         from spanscope.cli.query import run_trace
 
         return run_trace(args)
+    if args.command in ("export", "spans"):
+        from spanscope.cli import export as export_cli
+
+        return export_cli.run_export(args) if args.command == "export" else export_cli.run_spans(args)
+    if args.command == "stats":
+        from spanscope.cli.stats import run_stats
+
+        return run_stats(args)
+    if args.command == "datasets":
+        from spanscope.cli import datasets as datasets_cli
+
+        return datasets_cli.run(args)
+    if args.command == "eval":
+        from spanscope.cli import evals as evals_cli
+
+        return evals_cli.run(args)
     return 2
 
 

@@ -74,6 +74,8 @@ class _RawBody(msgspec.Struct, kw_only=True):
     spans: list[msgspec.Raw] | None = None
     events: list[msgspec.Raw] | None = None
     findings: list[msgspec.Raw] | None = None
+    # The SDK's health report, e.g. {"dropped": {"queue_full": 3}, "sdk": "spanscope-python"} (metrics read it).
+    sdk_stats: Any = None  # never rejects a body: a malformed report is ignored
 
 
 @dataclass(slots=True)
@@ -95,6 +97,7 @@ class IngestBatch:
     events: list[SpanEvent] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    sdk_stats: dict[str, Any] | None = None  # the body's optional ``sdk_stats`` (drops since the last report)
 
     def accepted_counts(self) -> dict[str, int]:
         return {
@@ -153,7 +156,7 @@ def decode_ingest(body: bytes, *, now_ns: int | None = None, limits: Limits = DE
         raise IngestError(f"body has the wrong shape: {exc}") from None
     except msgspec.DecodeError as exc:
         raise IngestError(f"malformed JSON: {exc}") from None
-    batch = IngestBatch()
+    batch = IngestBatch(sdk_stats=raw.sdk_stats if isinstance(raw.sdk_stats, dict) else None)
     now = now_ns if now_ns is not None else time.time_ns()
     for kind, items, out in (
         ("trace", raw.traces, batch.traces),

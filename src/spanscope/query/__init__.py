@@ -5,15 +5,19 @@ One grammar everywhere (SDK, HTTP, CLI, UI, monitors, datasets), MLflow-compatib
     filter     := or_expr
     or_expr    := and_expr ("OR" and_expr)*               -- precedence: NOT > AND > OR
     and_expr   := not_expr ("AND" not_expr)*
-    not_expr   := "NOT" not_expr | "(" or_expr ")" | comparison
-    comparison := field ("=" | "!=" | "<>" | "<" | "<=" | ">" | ">=") value
+    not_expr   := "NOT" not_expr | "(" or_expr ")" | quantified | related | comparison
+    quantified := ("ANY" | "ALL") "span" "(" or_expr ")" | "COUNT" "span" "(" [or_expr] ")" CMP number
+    related    := ("ancestor" | "descendant") "(" or_expr ")"     -- span conditions only, inside
+    comparison := field CMP ("p50" | "p90" | "p95" | "p99" | "p<n>")   -- percentile of the same name
+                | field ("=" | "!=" | "<>" | "<" | "<=" | ">" | ">=") value
                 | field ["NOT"] ("LIKE" | "ILIKE") string
                 | field ["NOT"] "IN" "(" value ("," value)* ")"
                 | field "IS" ["NOT"] "NULL"
     value      := 'string' | "string" | number | TRUE | FALSE        -- keywords in any case
     field      := trace.id | trace.name | trace.status | trace.timestamp | trace.duration_ms
                 | tag.<key> | metadata.<key> | finding.<name> | session.id | user.id
-                | span.name | span.kind | span.status | span.duration_ms
+                | trace.span_count | span.name | span.kind | span.status | span.duration_ms
+                | span.id | span.parent_id | span.timestamp
                 | span.attributes.<key> | span.inputs[.<path>] | span.outputs[.<path>]
 
 After ``tag.``, ``metadata.``, ``finding.`` and ``span.attributes.`` the rest is ONE key (dots included);
@@ -44,10 +48,21 @@ from __future__ import annotations
 from spanscope.query.dialect import Dialect, DuckDBDialect, Sql
 from spanscope.query.errors import FilterError, FilterSyntaxError, FilterTypeError, UnknownFieldError
 from spanscope.query.extract import ExtractField, parse_extract_field, resolve_extract_field
-from spanscope.query.nodes import And, Comparison, Expr, Literal, Not, Or
+from spanscope.query.nodes import (
+    And,
+    Comparison,
+    Expr,
+    Literal,
+    Not,
+    Or,
+    PercentileComparison,
+    Related,
+    SpanQuantifier,
+)
+from spanscope.query.order import OrderTerm, compile_order_by, keyset_after, order_terms, render_order
 from spanscope.query.parser import parse_filter
 from spanscope.query.paths import json_path_get
-from spanscope.query.planner import compile_filter, compile_order_by
+from spanscope.query.planner import compile_filter
 
 __all__ = [
     "And",
@@ -62,12 +77,19 @@ __all__ = [
     "Literal",
     "Not",
     "Or",
+    "OrderTerm",
+    "PercentileComparison",
+    "Related",
+    "SpanQuantifier",
     "Sql",
     "UnknownFieldError",
     "compile_filter",
     "compile_order_by",
     "json_path_get",
+    "keyset_after",
+    "order_terms",
     "parse_extract_field",
     "parse_filter",
+    "render_order",
     "resolve_extract_field",
 ]

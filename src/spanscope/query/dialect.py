@@ -7,6 +7,7 @@ implements the same methods (``JSONExtractString(col, 'a', 1)`` and ``toFloat64O
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,12 +35,27 @@ class Sql:
 
 
 class Dialect(ABC):
-    """How one engine spells the parts of a filter that SQL engines disagree on."""
+    """How one engine spells the parts of a filter that SQL engines disagree on.
+
+    ``hot_columns`` maps attribute keys to typed columns of ``spans`` that hold exactly what
+    :meth:`json_text` (``VARCHAR``) or :meth:`json_number` (``DOUBLE``) would extract for that key; the
+    planner reads them instead of the JSON (the store passes its layout; none by default).
+    """
 
     name: str = "abstract"
     placeholder: str = "?"
     true: str = "TRUE"
     false: str = "FALSE"
+
+    def __init__(self, hot_columns: dict[str, tuple[str, str]] | None = None) -> None:
+        self.hot_columns = dict(hot_columns or {})
+
+    def hot_column(self, key: str, numeric: bool) -> str | None:
+        """The typed column holding attribute ``key`` as a number (``numeric``) or as text, if there is one."""
+        hot = self.hot_columns.get(key)
+        if hot is None or (hot[1] == "DOUBLE") != numeric:
+            return None
+        return hot[0]
 
     @abstractmethod
     def json_text(self, column: str, path: JsonPath) -> Sql:
@@ -58,6 +74,77 @@ class Dialect(ABC):
     def render_operator(self, op: Operator, lhs: str, count: int) -> str:
         """``lhs <op>`` with ``count`` placeholders, from the operator table's template."""
         return op.render(lhs, [self.placeholder] * count)
+
+    def compare(self, op: Operator, lhs: Sql, values: Sequence[Any]) -> Sql:
+        """``lhs <op> values`` with the values bound (an engine may rewrite an operator it runs slowly)."""
+        return Sql(self.render_operator(op, lhs.text, len(values)), lhs.params + tuple(values))
+
+    def quantile(self, expr: str, q: float) -> str:
+        """The exact ``q``-quantile (0 < q < 1) of ``expr`` over a group, interpolated linearly."""
+        return f"quantile_cont({expr}, {float(q)!r})"
+
+    def quantiles(self, expr: str, qs: Sequence[float]) -> str:
+        """A list of the exact ``qs``-quantiles of ``expr`` over a group (one sort for all of them)."""
+        return f"quantile_cont({expr}, [{', '.join(repr(float(q)) for q in qs)}])"
+
+    def count_if(self, condition: str) -> str:
+        """How many rows of a group satisfy ``condition``."""
+        return f"count_if({condition})"
+
+    def bucket(self, expr_ns: str, width_ns: int) -> str:
+        """``expr_ns`` (nanoseconds) rounded down to a multiple of ``width_ns``."""
+        return f"(({expr_ns}) // {int(width_ns)}) * {int(width_ns)}"
+
+    def stable_hash(self, expr: str) -> str:
+        """A hash of ``expr`` that is the same for the same value (for repeatable samples)."""
+        return f"hash({expr})"
+
+    def count(self, table: str, alias: str, keys: Sequence[str], condition: Sql, outer: str = "t") -> Sql:
+        """How many rows of ``table`` sharing ``keys`` with the ``outer`` row satisfy ``condition``."""
+        where = [f"{alias}.{key} = {outer}.{key}" for key in keys] + [condition.text]
+        return Sql(f"(SELECT count(*) FROM {table} {alias} WHERE {' AND '.join(where)})", condition.params)
+
+    def related_spans(self, relation: str, name: str, alias: str, condition: Sql) -> Sql:
+        """A query of ``(project, trace_id, span_id)``: the spans that have a proper descendant
+        (``relation='descendant'``) or ancestor (``'ancestor'``) among the spans satisfying ``condition``
+        (written over ``spans <alias>``). ``name`` is a fresh name the query may use. Standard SQL: a
+        recursive CTE walking ``parent_span_id``; ``UNION`` keeps it finite if parents form a cycle."""
+        u, p = f"{name}_u", f"{name}_p"
+        if relation == "descendant":  # walk up from the matching spans: their proper ancestors
+            anchor = (
+                f"SELECT {alias}.project, {alias}.trace_id, {alias}.parent_span_id FROM spans {alias} "
+                f"WHERE {alias}.parent_span_id IS NOT NULL AND ({condition.text})"
+            )
+            step = (
+                f"SELECT {p}.project, {p}.trace_id, {p}.parent_span_id FROM {name} {u} JOIN spans {p} "
+                f"ON {p}.project = {u}.project AND {p}.trace_id = {u}.trace_id AND {p}.span_id = {u}.span_id "
+                f"WHERE {p}.parent_span_id IS NOT NULL"
+            )
+        else:  # walk down from the matching spans: their proper descendants
+            anchor = (
+                f"SELECT {p}.project, {p}.trace_id, {p}.span_id FROM spans {alias} JOIN spans {p} "
+                f"ON {p}.project = {alias}.project AND {p}.trace_id = {alias}.trace_id "
+                f"AND {p}.parent_span_id = {alias}.span_id WHERE ({condition.text})"
+            )
+            step = (
+                f"SELECT {p}.project, {p}.trace_id, {p}.span_id FROM {name} {u} JOIN spans {p} "
+                f"ON {p}.project = {u}.project AND {p}.trace_id = {u}.trace_id AND {p}.parent_span_id = {u}.span_id"
+            )
+        text = (
+            f"WITH RECURSIVE {name}(project, trace_id, span_id) AS ({anchor} UNION {step}) "
+            f"SELECT project, trace_id, span_id FROM {name}"
+        )
+        return Sql(text, condition.params)
+
+    def latest_finding_value(self, outer: str = "t", value: str = "f.value") -> str:
+        """``value`` (an expression over ``findings_current f``, by default its JSON value) of the latest
+        trace-level finding named by one bound parameter, else of the latest one on any span of the ``outer``
+        trace (the finding search results show in ``findings``)."""
+        rank = "f.time_ns + CASE WHEN f.span_id IS NULL THEN 4611686018427387904 ELSE 0 END"
+        return (
+            f"(SELECT arg_max({value}, {rank}) FROM findings_current f WHERE f.project = {outer}.project "
+            f"AND f.trace_id = {outer}.trace_id AND f.name = {self.placeholder})"
+        )
 
     def order_term(self, expr: str, descending: bool) -> str:
         """One ORDER BY term; NULLs always last so pages are stable whatever the engine's default."""
@@ -117,7 +204,42 @@ class DuckDBDialect(Dialect):
         return Sql(f"{final}({expr}, {self.placeholder})", tuple(steps))
 
     def json_text(self, column: str, path: JsonPath) -> Sql:
+        if not path:
+            # The whole value: a JSON string unquoted, anything else its JSON text as stored. Reading the
+            # stored text avoids parsing and re-serialising every document (a substring search over all
+            # inputs is a plain scan then).
+            text = f"CAST({column} AS VARCHAR)"
+            return Sql(f"CASE WHEN starts_with({text}, '\"') THEN json_extract_string({column}, '$') ELSE {text} END")
         return self._extract(column, path, "json_extract_string")
 
     def json_number(self, column: str, path: JsonPath) -> Sql:
         return self.json_text(column, path).wrap("TRY_CAST({} AS DOUBLE)")
+
+    def compare(self, op: Operator, lhs: Sql, values: Sequence[Any]) -> Sql:
+        # DuckDB's ILIKE lower-cases every string it scans, ~4x the cost of LIKE; RE2's case-insensitive
+        # search gives the same answer at a fraction of it.
+        if op.symbol in ("ILIKE", "NOT ILIKE") and len(values) == 1 and isinstance(values[0], str):
+            negate = "NOT " if op.symbol == "NOT ILIKE" else ""
+            return Sql(
+                f"{negate}regexp_matches({lhs.text}, {self.placeholder})", (*lhs.params, like_to_regex(values[0]))
+            )
+        return super().compare(op, lhs, values)
+
+
+def like_to_regex(pattern: str) -> str:
+    """An RE2 pattern (case-insensitive, ``.`` matching newlines) that matches what ``ILIKE pattern`` matches.
+
+    Example:
+        >>> like_to_regex("%refund_%")
+        '(?si)refund.'
+    """
+    parts: list[str] = []
+    for ch in pattern:
+        parts.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+    body = "".join(parts)
+    prefix, suffix = "^", "$"
+    while body.startswith(".*"):
+        body, prefix = body[2:], ""
+    while body.endswith(".*"):
+        body, suffix = body[:-2], ""
+    return f"(?si){prefix}{body}{suffix}"

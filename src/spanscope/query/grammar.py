@@ -85,6 +85,10 @@ SPAN_NAME: Final = _spec("span.name", Scope.SPAN, "name", ValueType.STRING)
 SPAN_KIND: Final = _spec("span.kind", Scope.SPAN, "kind", ValueType.KIND)
 SPAN_STATUS: Final = _spec("span.status", Scope.SPAN, "status", ValueType.STATUS)
 SPAN_DURATION: Final = _spec("span.duration_ms", Scope.SPAN, "duration_ms", ValueType.NUMBER)
+SPAN_ID: Final = _spec("span.id", Scope.SPAN, "span_id", ValueType.STRING)
+SPAN_PARENT_ID: Final = _spec("span.parent_id", Scope.SPAN, "parent_span_id", ValueType.STRING)
+SPAN_TIMESTAMP: Final = _spec("span.timestamp", Scope.SPAN, "start_time_ns", ValueType.TIMESTAMP)
+TRACE_SPAN_COUNT: Final = _spec("trace.span_count", Scope.TRACE, "span_count", ValueType.NUMBER)
 
 TAG: Final = _spec("tag.<key>", Scope.TRACE, "tags", ValueType.JSON)
 METADATA: Final = _spec("metadata.<key>", Scope.TRACE, "metadata", ValueType.JSON)
@@ -108,6 +112,7 @@ FIXED_FIELDS: Final[dict[str, FieldSpec]] = {
     "trace.duration_ms": TRACE_DURATION,
     "trace.execution_time_ms": TRACE_DURATION,
     "attributes.execution_time_ms": TRACE_DURATION,
+    "trace.span_count": TRACE_SPAN_COUNT,
     "session.id": SESSION_ID,
     "user.id": USER_ID,
     "span.name": SPAN_NAME,
@@ -115,6 +120,12 @@ FIXED_FIELDS: Final[dict[str, FieldSpec]] = {
     "span.type": SPAN_KIND,
     "span.status": SPAN_STATUS,
     "span.duration_ms": SPAN_DURATION,
+    "span.id": SPAN_ID,
+    "span.span_id": SPAN_ID,
+    "span.parent_id": SPAN_PARENT_ID,
+    "span.parent_span_id": SPAN_PARENT_ID,
+    "span.timestamp": SPAN_TIMESTAMP,
+    "span.start_time": SPAN_TIMESTAMP,
 }
 
 # Prefixes whose rest is ONE key (dots included) of a JSON object column.
@@ -136,6 +147,7 @@ CANONICAL_NAMES: Final = (
     "trace.status",
     "trace.timestamp",
     "trace.duration_ms",
+    "trace.span_count",
     "tag.<key>",
     "metadata.<key>",
     "finding.<name>",
@@ -145,6 +157,9 @@ CANONICAL_NAMES: Final = (
     "span.kind",
     "span.status",
     "span.duration_ms",
+    "span.id",
+    "span.parent_id",
+    "span.timestamp",
     "span.attributes.<key>",
     "span.inputs[.<path>]",
     "span.outputs[.<path>]",
@@ -202,6 +217,18 @@ def _shifted(parse: Callable[[str], T], rest: str, offset: int) -> T:
         return parse(rest)
     except FilterError as err:
         raise err.shifted(offset) from None
+
+
+# Fields a percentile (``p95``) can stand against: numbers with a natural group (the span's or trace's name).
+PERCENTILE_SPECS: Final = (SPAN_DURATION, TRACE_DURATION, SPAN_ATTRIBUTES)
+PERCENTILE_HINT: Final = (
+    "percentiles (p50, p90, p95, p99, p99.9 …) compare with span.duration_ms, trace.duration_ms "
+    "or span.attributes.<key>"
+)
+
+# Tree-aware forms: quantifiers over a trace's spans, and relations inside a span condition.
+QUANTIFIERS: Final = ("ANY", "ALL", "COUNT")
+RELATIONS: Final = ("ancestor", "descendant")
 
 
 # -- operators -----------------------------------------------------------------------------------------------

@@ -27,7 +27,9 @@ class Tok(Enum):
     END = "end of filter"
 
 
-KEYWORDS: Final = frozenset({"AND", "OR", "NOT", "LIKE", "ILIKE", "IN", "IS", "NULL", "TRUE", "FALSE"})
+KEYWORDS: Final = frozenset(
+    {"AND", "OR", "NOT", "LIKE", "ILIKE", "IN", "IS", "NULL", "TRUE", "FALSE", "ANY", "ALL", "COUNT"}
+)
 COMPARISON_OPS: Final = ("<=", ">=", "!=", "<>", "==", "=", "<", ">")
 
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")

@@ -46,6 +46,42 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class PercentileComparison:
+    """``<field> <op> p95``: compare with a percentile of the same field over comparable rows.
+
+    For a span field the reference rows are the spans with the same name, for ``trace.duration_ms`` the
+    traces with the same name, in both cases of the same project and within the filter's time range (the
+    ``trace.timestamp`` bounds of the filter's top-level conjunction; all time without them).
+    """
+
+    field: Field
+    op: Operator
+    quantile: float  # 0.95 for p95
+    text: str  # as written ("p95")
+    column: int  # of the operator
+
+
+@dataclass(frozen=True)
+class SpanQuantifier:
+    """``ANY span(…)``, ``ALL span(…)`` or ``COUNT span(…) <op> n`` over the spans of a trace."""
+
+    quantifier: str  # "ANY" | "ALL" | "COUNT"
+    condition: Expr | None  # None: every span (COUNT span() only)
+    column: int  # of the keyword
+    op: Operator | None = None  # COUNT only
+    count: int | None = None  # COUNT only
+
+
+@dataclass(frozen=True)
+class Related:
+    """``ancestor(…)`` / ``descendant(…)``: the span has a proper ancestor / descendant satisfying the condition."""
+
+    relation: str  # "ancestor" | "descendant"
+    condition: Expr
+    column: int
+
+
+@dataclass(frozen=True)
 class And:
     children: tuple[Expr, ...]
 
@@ -60,23 +96,34 @@ class Not:
     child: Expr
 
 
-Expr = Comparison | And | Or | Not
+Expr = Comparison | PercentileComparison | SpanQuantifier | Related | And | Or | Not
+Leaf = Comparison | PercentileComparison | SpanQuantifier | Related
 
 
-def comparisons(expr: Expr) -> Iterator[Comparison]:
-    """Every leaf of ``expr``, left to right."""
-    if isinstance(expr, Comparison):
-        yield expr
-    elif isinstance(expr, Not):
+def comparisons(expr: Expr) -> Iterator[Leaf]:
+    """Every leaf of ``expr`` at this level, left to right (the inside of a quantifier or of
+    ancestor()/descendant() is not this level)."""
+    if isinstance(expr, Not):
         yield from comparisons(expr.child)
-    else:
+    elif isinstance(expr, And | Or):
         for child in expr.children:
             yield from comparisons(child)
+    else:
+        yield expr
+
+
+def is_span_level(leaf: Leaf) -> bool:
+    """True for a leaf that is evaluated on one span: a ``span.*`` comparison, ancestor() or descendant()."""
+    if isinstance(leaf, Related):
+        return True
+    if isinstance(leaf, SpanQuantifier):
+        return False
+    return leaf.field.scope is Scope.SPAN
 
 
 def is_span_only(expr: Expr) -> bool:
-    """True when every leaf of ``expr`` is a ``span.*`` field (so it can be evaluated per span)."""
-    return all(leaf.field.scope is Scope.SPAN for leaf in comparisons(expr))
+    """True when every leaf of ``expr`` is span-level (so it can be evaluated per span)."""
+    return all(is_span_level(leaf) for leaf in comparisons(expr))
 
 
 def conjuncts(expr: Expr) -> list[Expr]:

@@ -13,32 +13,40 @@
 
 Before ``configure()`` (or with ``SPANSCOPE_DISABLED=1``) ``trace()``, ``span()`` and ``@observe`` are
 cheap no-ops whose handles have ``trace_id``/``span_id`` None. This package imports only the standard
-library, ``spanscope.model``, ``spanscope.settings`` and msgspec.
+library, ``spanscope.model``, ``spanscope.settings`` and msgspec (OpenTelemetry only lazily, when it is
+already imported by the application). The user guide is ``docs/sdk.md``.
 
 Modules: ``spans`` (the handles), ``observe`` (the decorator), ``runtime`` (context, clock, ids),
-``processor`` (queue + worker), ``convert`` (records → model, on the worker), ``exporters`` and
-``transport`` (HTTP), ``guard`` (the internal-error guard), ``config`` (``configure`` and friends).
+``context`` (threads and executors), ``otel_bridge`` (the OpenTelemetry context bridge), ``processor``
+(queue + worker), ``encode`` (records → wire, on the worker), ``redaction``, ``sampling``, ``exporters``
+and ``transport`` (HTTP), ``guard`` (the internal-error guard), ``config`` (``configure`` and friends).
 """
 
 from __future__ import annotations
 
-from spanscope.sdk.config import configure, flush, get_config, shutdown, stats
-from spanscope.sdk.exporters import ConsoleExporter, ExportBatch, SpanExporter
+from spanscope.sdk.config import configure, flush, get_config, shutdown, stats, submit_model
+from spanscope.sdk.context import ContextExecutor, wrap, wrap_executor
+from spanscope.sdk.exporters import ConsoleExporter, ExportBatch, FanoutExporter, SpanExporter
 from spanscope.sdk.guard import handle_internal_errors
 from spanscope.sdk.observe import observe
+from spanscope.sdk.otel_bridge import otel_context
 from spanscope.sdk.processor import BatchProcessor
 from spanscope.sdk.runtime import current_span, set_clock
+from spanscope.sdk.sampling import TailSampling
 from spanscope.sdk.spans import NoOpSpan, Span, TraceSpan, span, trace
 from spanscope.sdk.transport import HttpExporter
 
 __all__ = [
     "BatchProcessor",
     "ConsoleExporter",
+    "ContextExecutor",
     "ExportBatch",
+    "FanoutExporter",
     "HttpExporter",
     "NoOpSpan",
     "Span",
     "SpanExporter",
+    "TailSampling",
     "TraceSpan",
     "configure",
     "current_span",
@@ -46,9 +54,13 @@ __all__ = [
     "get_config",
     "handle_internal_errors",
     "observe",
+    "otel_context",
     "set_clock",
     "shutdown",
     "span",
     "stats",
+    "submit_model",
     "trace",
+    "wrap",
+    "wrap_executor",
 ]

@@ -1,4 +1,4 @@
-"""Turning what the application recorded into model objects, on the worker thread.
+"""Value conversion helpers for the worker thread (``encode.py`` builds the wire records with them).
 
 The application thread only keeps references to the user's values; here (off the hot path) they become
 JSON-able builtins, attribute and tag values are coerced to the wire types (anything else becomes its
@@ -18,16 +18,12 @@ import traceback
 from collections.abc import Callable
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
 from spanscope.model.conventions import EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE, EXCEPTION_TYPE
-from spanscope.model.records import Event, Finding, TraceInfo
-from spanscope.model.records import Span as SpanRecord
-
-if TYPE_CHECKING:
-    from spanscope.sdk.spans import Span
+from spanscope.model.records import Finding
 
 _MAX_DEPTH = 64
 
@@ -219,46 +215,6 @@ def _json_object(values: dict[Any, Any] | None) -> dict[str, Any]:
 
 def _optional_str(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def span_record(span: Span) -> SpanRecord:
-    """The model Span for a finished application span."""
-    events: list[Event] = []
-    for name, time_ns, attrs in span.events or ():
-        if type(attrs) is ExceptionInfo:
-            events.append(Event(name=name, time_ns=time_ns, attributes=attributes(attrs.attributes())))
-        else:
-            events.append(Event(name=str(name), time_ns=time_ns, attributes=attributes(attrs)))
-    message = span.status_message
-    if type(message) is ExceptionInfo:
-        message = message.message()
-    start = span.start_time_ns or 0
-    end = span.end_time_ns or start
-    return SpanRecord(
-        trace_id=span.trace_id,  # type: ignore[arg-type]
-        span_id=span.span_id,  # type: ignore[arg-type]
-        parent_span_id=span.parent_span_id,
-        name=str(span.name) or "unnamed",
-        kind=span.kind,  # type: ignore[arg-type]
-        start_time_ns=start,
-        end_time_ns=max(end, start),  # a clock swapped mid-span may run backwards
-        status=span.status or "OK",  # type: ignore[arg-type]
-        status_message=_optional_str(message),
-        attributes=attributes(span.attributes),
-        inputs=json_value(span.inputs),
-        outputs=json_value(span.outputs),
-        events=events,
-    )
-
-
-def trace_record(info: TraceInfo) -> TraceInfo:
-    return TraceInfo(
-        trace_id=info.trace_id,
-        tags=tags(info.tags),
-        metadata=_json_object(info.metadata),
-        session_id=_optional_str(info.session_id),
-        user_id=_optional_str(info.user_id),
-    )
 
 
 def finding_record(finding: Finding) -> Finding:

@@ -38,7 +38,9 @@ def observe(name: Any = None, kind: str = "other", *, capture_inputs: bool = Tru
     >>> @observe(kind="retriever")
     ... def search(query: str, k: int = 3) -> list[str]: ...
 
-    The span is named after the function's ``__qualname__`` unless ``name`` is given.
+    The span is named after the function's ``__qualname__`` unless ``name`` is given. ``capture_inputs`` /
+    ``capture_outputs`` False keep this function's arguments / return value out of its span; the global
+    switches (``configure(capture_inputs=False)``…) win over True here.
     """
     if callable(name) or isinstance(name, classmethod | staticmethod):
         return _decorate(name, None, kind, capture_inputs, capture_outputs)

@@ -2,29 +2,68 @@
 
 A :class:`Span` is one ``__slots__`` object that is at once the context manager (sync and async), the
 handle the user annotates and, once ended, the record queued for the worker. Starting one costs a
-ContextVar set, two id draws and a clock read; ending it costs a clock read and a queue append. Values are
-kept by reference: nothing is copied or encoded on the application thread.
+ContextVar set, one or two ``getrandbits`` ids and a clock read; ending it costs a clock read and a queue
+append. Values are kept by reference (the attributes dict passed to ``span()`` included, copied only when a
+setter changes it): nothing is copied, validated or encoded on the application thread. Ids are ints until
+someone reads ``trace_id``/``span_id`` (hex strings, formatted on demand).
 
-Trace-level facts (tags, metadata, session, user) live on the root span of the trace; every span of the
-trace reaches them through ``root``. When the root ends they are queued as a ``TraceInfo``; a tag set after
-that is queued as a further ``TraceInfo`` (the server merges them key by key).
+Trace-level facts (tags, metadata, session, user) live on the trace's local root span; every span of the
+trace reaches them through ``root``. The worker turns them into a ``TraceInfo`` when the root is exported;
+a tag set after the root ended is queued as a further ``TraceInfo`` (the server merges them key by key).
+
+Head sampling happens when a root starts (deterministic on the trace id, see ``sampling.py``); the
+children of a root that was not sampled inherit the decision and are counted as ``sampled_out`` when they
+end, never queued.
 
 A span object is single use: enter it once.
 """
 
 from __future__ import annotations
 
+import sys
 from types import TracebackType
 from typing import Any
 
-from spanscope.model.conventions import EXCEPTION_EVENT, FINDING_SOURCES, SPAN_KINDS, STATUSES
+from spanscope.model.conventions import EXCEPTION_EVENT, FINDING_SOURCES, STATUSES
 from spanscope.model.records import Finding, TraceInfo
 from spanscope.sdk.convert import ExceptionInfo
 from spanscope.sdk.guard import report_internal_error
 from spanscope.sdk.runtime import CURRENT, RUNTIME
 
-_KINDS = frozenset(SPAN_KINDS)
 _SOURCES = frozenset(FINDING_SOURCES)
+_LOW64 = 0xFFFF_FFFF_FFFF_FFFF
+_modules = sys.modules
+
+
+class TraceData:
+    """Trace-level facts kept on the root span until it is exported."""
+
+    __slots__ = ("metadata", "session_id", "tags", "user_id")
+
+    def __init__(
+        self, tags: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None,
+        session_id: Any = None, user_id: Any = None,
+    ) -> None:  # fmt: skip
+        self.tags = tags
+        self.metadata = metadata
+        self.session_id = session_id
+        self.user_id = user_id
+
+    def merge(self, tags: Any, metadata: Any, session_id: Any, user_id: Any) -> None:
+        if tags:
+            if self.tags is None:
+                self.tags = dict(tags)
+            else:
+                self.tags.update(tags)
+        if metadata:
+            if self.metadata is None:
+                self.metadata = dict(metadata)
+            else:
+                self.metadata.update(metadata)
+        if session_id is not None:
+            self.session_id = session_id
+        if user_id is not None:
+            self.user_id = user_id
 
 
 class Span:
@@ -35,57 +74,103 @@ class Span:
     """
 
     __slots__ = (
-        "attributes", "end_time_ns", "events", "inputs", "kind", "metadata", "name", "outputs",
-        "parent_span_id", "root", "session_id", "span_id", "start_time_ns", "status", "status_message",
-        "tags", "trace_id", "user_id", "_parent", "_token",
+        "attributes", "end_time_ns", "events", "inputs", "kind", "name", "outputs", "root", "start_time_ns",
+        "status", "status_message", "_own_attrs", "_parent", "_psid", "_sampled", "_sid", "_tid", "_token",
+        "_trace", "_otel", "_otel_ctx",
     )  # fmt: skip
 
-    is_recording = True
     _always_send_trace_info = False
 
     def __init__(self, name: str, kind: str = "other", attributes: dict[str, Any] | None = None) -> None:
         self.name = name
-        self.kind = kind if kind in _KINDS else "other"
-        self.attributes = dict(attributes) if attributes else None
-        self.trace_id: str | None = None
-        self.span_id: str | None = None
-        self.parent_span_id: str | None = None
-        self.root: Span | None = None
-        self.start_time_ns: int | None = None
-        self.end_time_ns: int | None = None
-        self.status: str | None = None
-        self.status_message: Any = None
+        self.kind = kind
+        self.attributes = attributes or None  # the caller's dict, by reference: copied on the first change
+        self._own_attrs = False
         self.inputs: Any = None
         self.outputs: Any = None
         self.events: list[tuple[str, int, Any]] | None = None
-        self.tags: dict[str, Any] | None = None
-        self.metadata: dict[str, Any] | None = None
-        self.session_id: Any = None
-        self.user_id: Any = None
+        self.status: str | None = None
+        self.status_message: Any = None
+        self.start_time_ns: int | None = None
+        self.end_time_ns: int | None = None
+        self.root: Span | None = None
         self._parent: Span | None = None
+        self._tid = 0
+        self._sid = 0
+        self._psid = 0
+        self._sampled = True
         self._token: Any = None
+        self._trace: TraceData | None = None
 
     def __repr__(self) -> str:
         return f"<spanscope span {self.name!r} trace={self.trace_id} span={self.span_id}>"
+
+    # --- ids (formatted on demand) ------------------------------------------------------------------
+    @property
+    def trace_id(self) -> str | None:
+        return f"{self._tid:032x}" if self._tid else None
+
+    @property
+    def span_id(self) -> str | None:
+        return f"{self._sid:016x}" if self._sid else None
+
+    @property
+    def parent_span_id(self) -> str | None:
+        return f"{self._psid:016x}" if self._psid else None
+
+    @property
+    def is_recording(self) -> bool:
+        """False for a span whose trace was not sampled: its data is never sent."""
+        return self._sampled
+
+    # --- trace-level views (read-only; set them with set_tag, set_metadata, trace(...)) ---------------
+    @property
+    def tags(self) -> dict[str, Any] | None:
+        data = (self.root or self)._trace
+        return data.tags if data is not None else None
+
+    @property
+    def metadata(self) -> dict[str, Any] | None:
+        data = (self.root or self)._trace
+        return data.metadata if data is not None else None
+
+    @property
+    def session_id(self) -> Any:
+        data = (self.root or self)._trace
+        return data.session_id if data is not None else None
+
+    @property
+    def user_id(self) -> Any:
+        data = (self.root or self)._trace
+        return data.user_id if data is not None else None
 
     # --- lifecycle --------------------------------------------------------------------------------
     def _start(self, activate: bool) -> None:
         rt = RUNTIME
         parent = CURRENT.get()
-        if parent is None:
-            self.trace_id = rt.new_trace_id()
+        otel = rt.otel
+        if otel is None and parent is None and "opentelemetry.context" in _modules:
+            otel = _install_otel_bridge()
+        if otel and otel.adopt(self, parent):
+            pass  # an OpenTelemetry span is the innermost: it is the parent (ids set by adopt)
+        elif parent is None:
+            tid = self._tid = rt.new_trace_id()
             self.root = self
+            bound = rt.sample_bound
+            if bound is not None:
+                self._sampled = (tid & _LOW64) < bound
         else:
-            self.trace_id = parent.trace_id
-            self.parent_span_id = parent.span_id
+            self._tid = parent._tid
+            self._psid = parent._sid
             self.root = parent.root
             self._parent = parent
-            if self.tags or self.metadata or self.session_id is not None or self.user_id is not None:
-                # trace() nested in a span (or a tag set before entering): it belongs to the enclosing trace.
-                tags, metadata, self.tags, self.metadata = self.tags, self.metadata, None, None
-                session_id, user_id, self.session_id, self.user_id = self.session_id, self.user_id, None, None
-                self._update_trace(tags, metadata, session_id, user_id)
-        self.span_id = rt.new_span_id()
+            self._sampled = parent._sampled
+        if self._trace is not None and self.root is not self:
+            # trace() nested in a span: its tags etc. belong to the enclosing trace.
+            data, self._trace = self._trace, None
+            if data.tags or data.metadata or data.session_id is not None or data.user_id is not None:
+                self._update_trace(data.tags, data.metadata, data.session_id, data.user_id)
+        self._sid = rt.new_span_id()
         self.start_time_ns = rt.clock()
         processor = rt.processor
         if processor is not None:
@@ -111,36 +196,20 @@ class Span:
             self.status = "OK"
         self.end_time_ns = end
         processor = rt.processor
-        if processor is None:
-            return
-        processor.span_ended()
-        processor.submit(self)
-        if self.root is self and (
-            self._always_send_trace_info or self.tags or self.metadata
-            or self.session_id is not None or self.user_id is not None
-        ):  # fmt: skip
-            processor.submit(
-                TraceInfo(
-                    trace_id=self.trace_id,  # type: ignore[arg-type]
-                    tags=self.tags or {},
-                    metadata=self.metadata or {},
-                    session_id=self.session_id,
-                    user_id=self.user_id,
-                )
-            )
+        if processor is not None:
+            processor.submit_span(self)
 
     def _deactivate(self) -> None:
-        token, self._token = self._token, None
+        token = self._token
         if token is None:
-            self._parent = None
             return
+        self._token = None
         try:
             CURRENT.reset(token)
         except (ValueError, RuntimeError):
             # Exited in another context than it was entered in (or twice): restore by hand.
             if CURRENT.get() is self:
                 CURRENT.set(self._parent)
-        self._parent = None
 
     def __enter__(self) -> Span:
         try:
@@ -154,9 +223,36 @@ class Span:
     ) -> bool:
         try:
             try:
-                self._end(exc, tb)
+                if exc is None and self.end_time_ns is None and self.start_time_ns is not None:
+                    # The common case, inlined (``_end`` without an exception): saves two calls per span.
+                    rt = RUNTIME
+                    end = rt.clock()
+                    if self.status is None:
+                        self.status = "OK"
+                    self.end_time_ns = end
+                    processor = rt.processor
+                    if processor is not None:
+                        # processor.submit_span(self), inlined: the one hand-off per span.
+                        processor._end_next()
+                        queue = processor._queue
+                        n = len(queue)
+                        if not self._sampled or processor._closed or n >= processor.max_queue_size:
+                            processor.count_drop(self)
+                        else:
+                            queue.append(self)
+                            if n >= processor._wake_at and not processor._woken:
+                                processor.wake()
+                else:
+                    self._end(exc, tb)
             finally:
-                self._deactivate()  # whatever happened, don't leave this span current
+                token = self._token  # whatever happened, don't leave this span current (``_deactivate``)
+                if token is not None:
+                    self._token = None
+                    try:
+                        CURRENT.reset(token)
+                    except (ValueError, RuntimeError):
+                        if CURRENT.get() is self:
+                            CURRENT.set(self._parent)
         except Exception as internal:
             report_internal_error(internal)
         return False  # never swallow the user's exception
@@ -181,20 +277,27 @@ class Span:
     def set_attribute(self, key: str, value: Any) -> None:
         try:
             if self.end_time_ns is None:
-                if self.attributes is None:
+                attrs = self.attributes
+                if attrs is None:
                     self.attributes = {key: value}
+                    self._own_attrs = True
+                elif self._own_attrs:
+                    attrs[key] = value
                 else:
-                    self.attributes[key] = value
+                    self.attributes = {**attrs, key: value}
+                    self._own_attrs = True
         except Exception as exc:
             report_internal_error(exc)
 
     def set_attributes(self, attributes: dict[str, Any]) -> None:
         try:
             if self.end_time_ns is None and attributes:
-                if self.attributes is None:
-                    self.attributes = dict(attributes)
+                attrs = self.attributes
+                if attrs is None or not self._own_attrs:
+                    self.attributes = {**attrs, **attributes} if attrs else dict(attributes)
+                    self._own_attrs = True
                 else:
-                    self.attributes.update(attributes)
+                    attrs.update(attributes)
         except Exception as exc:
             report_internal_error(exc)
 
@@ -225,7 +328,7 @@ class Span:
         metadata: dict[str, Any] | None = None,
     ) -> None:  # fmt: skip
         """Record a finding (score, label, feedback) on this span."""
-        self._finding(self.span_id, name, value, source, rationale, metadata)
+        self._finding(self._sid, name, value, source, rationale, metadata)
 
     # --- trace data -------------------------------------------------------------------------------
     def set_tag(self, key: str, value: Any) -> None:
@@ -249,49 +352,48 @@ class Span:
         if root.end_time_ns is not None:
             # The trace info already left with the root span: send the change on its own.
             processor = RUNTIME.processor
-            if processor is not None and root.trace_id is not None:
+            if processor is not None and root._tid:
                 info = TraceInfo(
-                    trace_id=root.trace_id,
+                    trace_id=f"{root._tid:032x}",
                     tags=tags or {},
                     metadata=metadata or {},
                     session_id=session_id,
                     user_id=user_id,
                 )
-                processor.submit(info)
+                if root._sampled:
+                    processor.submit(info)
+                else:
+                    processor.count_sampled_out()
             return
-        if tags:
-            if root.tags is None:
-                root.tags = tags
-            else:
-                root.tags.update(tags)
-        if metadata:
-            if root.metadata is None:
-                root.metadata = metadata
-            else:
-                root.metadata.update(metadata)
-        if session_id is not None:
-            root.session_id = session_id
-        if user_id is not None:
-            root.user_id = user_id
+        data = root._trace
+        if data is None:
+            root._trace = TraceData(
+                dict(tags) if tags else None, dict(metadata) if metadata else None, session_id, user_id
+            )
+        else:
+            data.merge(tags, metadata, session_id, user_id)
 
     def _finding(
-        self, span_id: str | None, name: str, value: Any, source: str, rationale: str | None,
+        self, span_id: int, name: str, value: Any, source: str, rationale: str | None,
         metadata: dict[str, Any] | None,
     ) -> None:  # fmt: skip
         try:
             processor = RUNTIME.processor
-            if processor is None or self.trace_id is None:
+            if processor is None or not self._tid:
+                return
+            if not self._sampled:
+                processor.count_sampled_out()
                 return
             finding = Finding(
-                trace_id=self.trace_id,
-                span_id=span_id,
+                trace_id=f"{self._tid:032x}",
+                span_id=f"{span_id:016x}" if span_id else None,
                 name=name,
                 value=value,
                 source=source if source in _SOURCES else "code",  # type: ignore[arg-type]
                 rationale=rationale,
                 time_ns=RUNTIME.clock(),
                 metadata=dict(metadata) if metadata else {},
-                finding_id=RUNTIME.new_finding_id(),
+                finding_id=f"{RUNTIME.new_finding_id():032x}",
             )
             processor.submit(finding)
         except Exception as exc:
@@ -316,7 +418,7 @@ class TraceSpan(Span):
     ) -> None:  # fmt: skip
         """Record a finding on the whole trace (``span_id`` None)."""
         root = self.root or self
-        root._finding(None, name, value, source, rationale, metadata)
+        root._finding(0, name, value, source, rationale, metadata)
 
 
 class NoOpSpan:
@@ -330,6 +432,7 @@ class NoOpSpan:
     parent_span_id = None
     name = None
     kind = "other"
+    tags = metadata = session_id = user_id = None
 
     def __repr__(self) -> str:
         return "<spanscope no-op span>"
@@ -354,6 +457,12 @@ class NoOpSpan:
 
 
 NOOP_SPAN = NoOpSpan()
+
+
+def _install_otel_bridge() -> Any:
+    from spanscope.sdk import otel_bridge
+
+    return otel_bridge.install()
 
 
 def span(name: str, kind: str = "other", attributes: dict[str, Any] | None = None) -> Span | NoOpSpan:
@@ -391,10 +500,7 @@ def trace(
         return NOOP_SPAN
     try:
         t = TraceSpan(name, kind)
-        t.tags = dict(tags) if tags else {}
-        t.metadata = dict(metadata) if metadata else {}
-        t.session_id = session_id
-        t.user_id = user_id
+        t._trace = TraceData(dict(tags) if tags else None, dict(metadata) if metadata else None, session_id, user_id)
         return t
     except Exception as exc:
         report_internal_error(exc)

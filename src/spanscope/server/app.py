@@ -17,7 +17,12 @@ from spanscope.query import FilterError
 from spanscope.server.auth import AuthMiddleware
 from spanscope.server.context import BadRequest, ServerState
 from spanscope.server.keys import KeyStore
-from spanscope.server.routes import health, ingest, otlp, traces, ui, ui_api
+from spanscope.server.routes import analysis, export, health, ingest, otlp, traces, ui, ui_api
+from spanscope.server.routes import datasets as dataset_routes
+from spanscope.server.routes import evals as eval_routes
+from spanscope.server.routes import findings as finding_routes
+from spanscope.server.routes import metrics as metrics_routes
+from spanscope.server.routes import monitors as monitors_routes
 from spanscope.settings import resolve
 from spanscope.store.base import Store
 from spanscope.store.durable import StoreOverloaded
@@ -56,6 +61,8 @@ def create_app(
     max_body_bytes: int | None = None,
     close_store: bool = True,
     keys: KeyStore | None = None,
+    metrics: metrics_routes.MetricsConfig | None = None,
+    monitors: monitors_routes.MonitorsConfig | str | None = None,
 ) -> Starlette:
     """Build the app around an open store. ``close_store`` closes it when the app shuts down.
 
@@ -71,7 +78,19 @@ def create_app(
                 store.close()
 
     app = Starlette(
-        routes=[*health.routes, *ingest.routes, *otlp.routes, *traces.routes, *ui_api.routes, *ui.routes],
+        routes=[
+            *health.routes,
+            *ingest.routes,
+            *otlp.routes,
+            *traces.routes,
+            *analysis.routes,
+            *export.routes,
+            *finding_routes.routes,
+            *dataset_routes.routes,
+            *eval_routes.routes,
+            *ui_api.routes,
+            *ui.routes,
+        ],
         exception_handlers={
             FilterError: _filter_error,
             IngestError: _ingest_error,
@@ -84,4 +103,6 @@ def create_app(
         middleware=[Middleware(AuthMiddleware, keys=keys)] if keys is not None else None,
     )
     app.state.spanscope = ServerState(store=store, max_body_bytes=int(resolve("max_body_bytes", max_body_bytes)))
+    metrics_routes.install(app, metrics)  # GET /metrics, fed by an ingest listener (docs/metrics.md)
+    monitors_routes.install(app, monitors)  # /api/v1/monitors + the scheduler (docs/monitors.md)
     return app

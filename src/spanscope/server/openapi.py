@@ -58,12 +58,73 @@ def _resp(description: str, ref: str | None = None) -> dict[str, Any]:
     return out
 
 
+def _otlp_traces_path() -> dict[str, Any]:
+    """``POST /v1/traces`` (OTLP/HTTP). The request schema is OTLP's own; only its outline is given here."""
+    status = {
+        "type": "object",
+        "description": "google.rpc.Status (protobuf for protobuf requests)",
+        "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+    }
+    response = {
+        "type": "object",
+        "description": "ExportTraceServiceResponse; partialSuccess only when some spans were rejected",
+        "properties": {
+            "partialSuccess": {
+                "type": "object",
+                "properties": {"rejectedSpans": {"type": "string"}, "errorMessage": {"type": "string"}},
+            }
+        },
+    }
+    request = {
+        "type": "object",
+        "description": "ExportTraceServiceRequest in OTLP/JSON (hex ids); see docs/otlp.md",
+        "properties": {"resourceSpans": {"type": "array", "items": {"type": "object"}}},
+    }
+    binary = {"type": "string", "format": "binary"}
+
+    def both(json_schema: dict[str, Any]) -> dict[str, Any]:
+        return {"application/json": {"schema": json_schema}, "application/x-protobuf": {"schema": binary}}
+
+    def resp(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"description": description, "content": both(schema)}
+
+    return {
+        "post": {
+            "summary": "OTLP/HTTP trace export (protobuf or JSON, optionally gzip)",
+            "parameters": [
+                {
+                    **_project_param(),
+                    "description": "Project to write to; else the resource attribute `spanscope.project`, "
+                    "else `default`.",
+                }
+            ],
+            "requestBody": {"required": True, "content": both(request)},
+            "responses": {
+                "200": resp("Accepted (partialSuccess lists rejected spans)", response),
+                "400": resp("Undecodable payload", status),
+                "413": resp("Body too large", status),
+                "415": _resp("Unsupported content type", "#/components/schemas/ErrorResponse"),
+                "429": resp("Overloaded; retry after Retry-After seconds", status),
+            },
+        }
+    }
+
+
 @functools.cache
 def openapi_document() -> dict[str, Any]:
+    from spanscope.monitors import MonitorSpec
+    from spanscope.server.routes import datasets as dataset_routes
+    from spanscope.server.routes import evals as eval_routes
+    from spanscope.server.routes import findings as finding_routes
+    from spanscope.server.routes.analysis import REQUESTS, openapi_paths
+    from spanscope.server.routes.export import ExportRequest
+    from spanscope.server.routes.monitors import openapi_paths as monitor_paths
     from spanscope.server.routes.traces import SearchRequest
 
     (_, components) = msgspec.json.schema_components(
-        [IngestBody, IngestResponse, ErrorResponse, SearchRequest], ref_template="#/components/schemas/{name}"
+        [IngestBody, IngestResponse, ErrorResponse, SearchRequest, ExportRequest, *REQUESTS.values(), MonitorSpec]
+        + [*finding_routes.SCHEMAS, *dataset_routes.SCHEMAS, *eval_routes.SCHEMAS],
+        ref_template="#/components/schemas/{name}",
     )
     c = "#/components/schemas/"
     err = _resp("Error", c + "ErrorResponse")
@@ -84,6 +145,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/traces": _otlp_traces_path(),
             "/api/v1/traces/search": {
                 "post": {
                     "summary": "Search traces with the filter language",
@@ -107,6 +169,11 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": _resp("The trace"), "400": err, "404": err},
                 }
             },
+            **openapi_paths(c, err, _project_param(), _json_body, _resp),
+            **monitor_paths(c, err, _project_param(), _json_body, _resp),
+            **finding_routes.openapi_paths(),
+            **dataset_routes.openapi_paths(),
+            **eval_routes.openapi_paths(),
         },
         "components": {"schemas": components},
     }

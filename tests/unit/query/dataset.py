@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from spanscope.store.schema import MIGRATIONS
+from spanscope.store.schema import HOT_SELECT, MIGRATIONS
 
 PROJECT = "p"
 
@@ -267,7 +267,9 @@ def _insert(con: duckdb.DuckDBPyConnection, project: str, trace: dict[str, Any])
     start = ns(trace["start"])
     root = trace["spans"][0]
     con.execute(
-        "INSERT INTO traces VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO traces BY NAME SELECT ? AS project, ? AS trace_id, ? AS root_span_id, ? AS name, "
+        "? AS start_time_ns, ? AS end_time_ns, ? AS duration_ms, ? AS status, ? AS span_count, ? AS tags, "
+        "? AS metadata, ? AS session_id, ? AS user_id",
         [
             project,
             trace["trace_id"],
@@ -277,8 +279,6 @@ def _insert(con: duckdb.DuckDBPyConnection, project: str, trace: dict[str, Any])
             start + int(trace["duration_ms"] * 1e6),
             trace["duration_ms"],
             trace["status"],
-            _dump(root["inputs"]),
-            _dump(root["outputs"]),
             len(trace["spans"]),
             _dump(trace["tags"]),
             _dump(trace["metadata"]),
@@ -289,7 +289,10 @@ def _insert(con: duckdb.DuckDBPyConnection, project: str, trace: dict[str, Any])
     for s in trace["spans"]:
         span_start = start + s["offset_ms"] * 1_000_000
         con.execute(
-            "INSERT INTO spans VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO spans BY NAME SELECT *, {HOT_SELECT} FROM (SELECT ? AS project, ? AS trace_id, "
+            "? AS span_id, ? AS parent_span_id, ? AS name, ? AS kind, ? AS start_time_ns, ? AS end_time_ns, "
+            "? AS duration_ms, ? AS status, ? AS status_message, ?::JSON AS attributes, ?::JSON AS inputs, "
+            "?::JSON AS outputs, ?::JSON AS events)",
             [
                 project,
                 trace["trace_id"],

@@ -14,9 +14,10 @@ from spanscope.query import (
 )
 
 FIELD_LIST = (
-    "expected one of trace.id, trace.name, trace.status, trace.timestamp, trace.duration_ms, tag.<key>, "
-    "metadata.<key>, finding.<name>, session.id, user.id, span.name, span.kind, span.status, "
-    "span.duration_ms, span.attributes.<key>, span.inputs[.<path>], span.outputs[.<path>]"
+    "expected one of trace.id, trace.name, trace.status, trace.timestamp, trace.duration_ms, trace.span_count, "
+    "tag.<key>, metadata.<key>, finding.<name>, session.id, user.id, span.name, span.kind, span.status, "
+    "span.duration_ms, span.id, span.parent_id, span.timestamp, span.attributes.<key>, span.inputs[.<path>], "
+    "span.outputs[.<path>]"
 )
 OPERATORS = "=, !=, <, <=, >, >=, LIKE, ILIKE, NOT LIKE, NOT ILIKE, IN, NOT IN, IS NULL, IS NOT NULL"
 CONDITION = "a condition starts with a field, e.g. trace.status = 'ERROR'"

@@ -7,9 +7,18 @@ import pytest
 from spanscope.query import compile_filter
 
 SPANS_EXISTS = "EXISTS (SELECT 1 FROM spans s WHERE s.project = t.project AND s.trace_id = t.trace_id AND "
-FINDINGS_EXISTS = "EXISTS (SELECT 1 FROM findings f WHERE f.project = t.project AND f.trace_id = t.trace_id AND "
+FINDINGS_EXISTS = (
+    "EXISTS (SELECT 1 FROM findings_current f WHERE f.project = t.project AND f.trace_id = t.trace_id AND "
+)
 TAG_TEXT = "json_extract_string(t.tags, ?)"
 TAG_NUMBER = "TRY_CAST(json_extract_string(t.tags, ?) AS DOUBLE)"
+
+
+def whole(column: str) -> str:
+    """The text of a whole JSON value (a string unquoted, anything else as stored)."""
+    text = f"CAST({column} AS VARCHAR)"
+    return f"CASE WHEN starts_with({text}, '\"') THEN json_extract_string({column}, '$') ELSE {text} END"
+
 
 EXACT = [
     ("trace.duration_ms > 500", "t.duration_ms > ?", [500]),
@@ -17,7 +26,8 @@ EXACT = [
     ("trace.status = 'error'", "t.status = ?", ["ERROR"]),
     ("trace.status <> 'ok'", "t.status <> ?", ["OK"]),
     ("trace.name LIKE 'chat%'", "t.name LIKE ?", ["chat%"]),
-    ("trace.name not ilike '%x%'", "t.name NOT ILIKE ?", ["%x%"]),
+    ("trace.name not ilike '%x%'", "NOT regexp_matches(t.name, ?)", ["(?si)x"]),
+    ("trace.name ilike 'a_b%'", "regexp_matches(t.name, ?)", ["(?si)^a.b"]),
     ("trace.id IN ('a', \"b\")", "t.trace_id IN (?, ?)", ["a", "b"]),
     ("session.id IS NULL", "t.session_id IS NULL", []),
     ("user.id is not null", "t.user_id IS NOT NULL", []),
@@ -86,13 +96,13 @@ EXACT = [
     ),
     (
         "span.inputs ILIKE '%refund%'",
-        SPANS_EXISTS + "json_extract_string(s.inputs, ?) ILIKE ?)",
-        ["$", "%refund%"],
+        SPANS_EXISTS + f"regexp_matches({whole('s.inputs')}, ?))",
+        ["(?si)refund"],
     ),
     (
         "span.inputs.messages[-1].content ILIKE '%refund%'",
-        SPANS_EXISTS + "json_extract_string(json_extract(json_extract(s.inputs, ?), ?), ?) ILIKE ?)",
-        ["/messages", "$[#-1]", "/content", "%refund%"],
+        SPANS_EXISTS + "regexp_matches(json_extract_string(json_extract(json_extract(s.inputs, ?), ?), ?), ?))",
+        ["/messages", "$[#-1]", "/content", "(?si)refund"],
     ),
     (
         "span.outputs.choices[0].message.content = 'x'",
@@ -101,13 +111,13 @@ EXACT = [
     ),
     (
         "finding.correctness >= 0.5",
-        FINDINGS_EXISTS + "f.name = ? AND TRY_CAST(json_extract_string(f.value, ?) AS DOUBLE) >= ?)",
-        ["correctness", "$", 0.5],
+        FINDINGS_EXISTS + f"f.name = ? AND TRY_CAST({whole('f.value')} AS DOUBLE) >= ?)",
+        ["correctness", 0.5],
     ),
     (
         "feedback.`user rating` = 'good'",
-        FINDINGS_EXISTS + "f.name = ? AND json_extract_string(f.value, ?) = ?)",
-        ["user rating", "$", "good"],
+        FINDINGS_EXISTS + f"f.name = ? AND {whole('f.value')} = ?)",
+        ["user rating", "good"],
     ),
     ("finding.x IS NULL", "NOT " + FINDINGS_EXISTS + "f.name = ?)", ["x"]),
     ("finding.x IS NOT NULL", FINDINGS_EXISTS + "f.name = ?)", ["x"]),

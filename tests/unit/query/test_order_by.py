@@ -90,9 +90,9 @@ def test_ties_break_on_trace_id_so_pages_are_stable(db: duckdb.DuckDBPyConnectio
             ["name", "span.name"],
             FilterSyntaxError,
             "cannot order traces by span.name in order_by entry 'span.name' at column 1; "
-            "order by trace.*, tag.<key>, metadata.<key>, session.id or user.id",
+            "order by trace.*, tag.<key>, metadata.<key>, finding.<name>, session.id or user.id "
+            "(span fields order search_spans)",
         ),
-        (["finding.score DESC"], FilterSyntaxError, "cannot order traces by finding.<name>"),
         ("DESC", UnknownFieldError, "unknown field 'DESC'"),
         (
             "name DESC DESC",
@@ -106,3 +106,44 @@ def test_bad_order_by(order_by: str | list[str], cls: type[Exception], message: 
     with pytest.raises(cls) as caught:
         compile_order_by(order_by)
     assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "order_by",
+    [None, "tag.x ASC", "tag.quality_score DESC", ["name", "duration_ms DESC"], "finding.correctness DESC", "user.id"],
+)
+@pytest.mark.parametrize("page", [1, 2, 3])
+def test_keyset_pages_follow_the_order(
+    db: duckdb.DuckDBPyConnection, order_by: str | list[str] | None, page: int
+) -> None:
+    """Paging with keyset_after (NULLs, mixed JSON types, ties) gives the order of one query."""
+    from spanscope.query import keyset_after, order_terms, render_order
+
+    terms = order_terms(order_by)
+    order = render_order(terms)
+    keys = ", ".join(f"{t.expr.text} AS k{i}" for i, t in enumerate(terms))
+    key_params = [p for t in terms for p in t.expr.params]
+    seen: list[str] = []
+    last = None
+    while True:
+        after = keyset_after(terms, last) if last is not None else None
+        where = f" AND {after.text}" if after else ""
+        rows = db.execute(
+            f"SELECT t.trace_id, {keys} FROM traces t WHERE t.project = ?{where} ORDER BY {order.text} LIMIT ?",
+            [*key_params, PROJECT, *(after.params if after else ()), *order.params, page],
+        ).fetchall()
+        seen += [r[0] for r in rows]
+        if len(rows) < page:
+            break
+        last = list(rows[-1][1:])
+    assert seen == ordered(db, order_by)
+
+
+def test_span_rows_order_by_span_fields() -> None:
+    assert compile_order_by("duration_ms DESC", rows="spans") == (
+        "s.duration_ms DESC NULLS LAST, s.trace_id, s.span_id",
+        [],
+    )
+    sql, params = compile_order_by(["span.attributes.usage.total_tokens", "trace.duration_ms DESC"], rows="spans")
+    assert sql.startswith("TRY_CAST(json_extract_string(s.attributes, ?) AS DOUBLE) ASC NULLS LAST")
+    assert "t.duration_ms DESC NULLS LAST" in sql and params == ["/usage.total_tokens", "/usage.total_tokens"]

@@ -13,8 +13,9 @@ from spanscope.query.paths import JsonPath
 def test_exported_members() -> None:
     assert sorted(query.__all__) == [
         "And", "Comparison", "Dialect", "DuckDBDialect", "Expr", "ExtractField", "FilterError",
-        "FilterSyntaxError", "FilterTypeError", "Literal", "Not", "Or", "Sql", "UnknownFieldError",
-        "compile_filter", "compile_order_by", "json_path_get", "parse_extract_field", "parse_filter",
+        "FilterSyntaxError", "FilterTypeError", "Literal", "Not", "Or", "OrderTerm", "PercentileComparison",
+        "Related", "SpanQuantifier", "Sql", "UnknownFieldError", "compile_filter", "compile_order_by",
+        "json_path_get", "keyset_after", "order_terms", "parse_extract_field", "parse_filter", "render_order",
         "resolve_extract_field",
     ]  # fmt: skip
     for name in query.__all__:

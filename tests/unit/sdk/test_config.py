@@ -26,9 +26,10 @@ from spanscope.testing import CaptureExporter, capture
 
 def test_public_names_are_pinned() -> None:
     assert sorted(spanscope.sdk.__all__) == [
-        "BatchProcessor", "ConsoleExporter", "ExportBatch", "HttpExporter", "NoOpSpan", "Span",
-        "SpanExporter", "TraceSpan", "configure", "current_span", "flush", "get_config",
-        "handle_internal_errors", "observe", "set_clock", "shutdown", "span", "stats", "trace",
+        "BatchProcessor", "ConsoleExporter", "ContextExecutor", "ExportBatch", "FanoutExporter", "HttpExporter",
+        "NoOpSpan", "Span", "SpanExporter", "TailSampling", "TraceSpan", "configure", "current_span", "flush",
+        "get_config", "handle_internal_errors", "observe", "otel_context", "set_clock", "shutdown", "span",
+        "stats", "submit_model", "trace", "wrap", "wrap_executor",
     ]  # fmt: skip
     for name in spanscope.sdk.__all__:
         assert getattr(spanscope.sdk, name) is not None

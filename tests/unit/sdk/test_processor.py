@@ -8,7 +8,8 @@ import warnings
 
 import pytest
 
-from spanscope.sdk import ExportBatch, configure, convert, flush, shutdown, span, stats, trace
+from spanscope.sdk import ExportBatch, configure, flush, shutdown, span, stats, trace
+from spanscope.sdk.encode import SpanEncoder
 from spanscope.sdk.runtime import RUNTIME
 from spanscope.testing import CaptureExporter
 
@@ -61,6 +62,7 @@ def test_flush_returns_true_when_delivered() -> None:
         "queue_full": 0,
         "export_failed": 0,
         "shutdown": 0,
+        "sampled_out": 0,
         "queued": 0,
     }
 
@@ -182,10 +184,10 @@ def test_internal_errors_raise_under_pytest(monkeypatch: pytest.MonkeyPatch) -> 
 def test_worker_errors_surface_at_flush(monkeypatch: pytest.MonkeyPatch) -> None:
     configure(exporter=CaptureExporter(), flush_interval=60)
 
-    def broken(_: object) -> None:
+    def broken(*_: object) -> None:
         raise RuntimeError("conversion bug")
 
-    monkeypatch.setattr(convert, "span_record", broken)
+    monkeypatch.setattr(SpanEncoder, "span", broken)
     with span("x"):
         pass
     with pytest.raises(RuntimeError, match="conversion bug"):

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from spanscope.store.duckdb.quality import QualityMixin
 from spanscope.store.duckdb.read import ReadMixin
 from spanscope.store.duckdb.write import WriteMixin
 from spanscope.store.schema import MIGRATIONS
@@ -21,7 +22,7 @@ from spanscope.store.schema import MIGRATIONS
 DB_FILENAME = "spanscope.duckdb"
 
 
-class DuckDBStore(WriteMixin, ReadMixin):
+class DuckDBStore(WriteMixin, ReadMixin, QualityMixin):
     """The default engine. ``path`` is a directory (the file inside is ``spanscope.duckdb``) or a file."""
 
     def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False):
@@ -36,6 +37,10 @@ class DuckDBStore(WriteMixin, ReadMixin):
         self._con = duckdb.connect(str(p), read_only=read_only)
         self._lock = threading.Lock()
         if not read_only:
+            # Checkpoint every 256 MB of WAL, not DuckDB's 16 MB: each checkpoint rewrites the partly filled last
+            # row groups and every index, and the blocks that frees stay in the file. Measured at 1M spans
+            # (BENCHMARKS.md, issue 5): file 294 -> 234 bytes/span, load 119 -> 76 s; the data is 213 either way.
+            self._con.execute("SET checkpoint_threshold = '256MB'")
             self._migrate()
 
     # ------------------------------------------------------------------ schema

@@ -29,20 +29,31 @@ from spanscope.model.conventions import SPAN_KINDS, STATUSES
 from spanscope.query import compile_filter
 from spanscope.query.grammar import CANONICAL_NAMES
 from spanscope.store.duckdb.read import summarize_findings
+from spanscope.store.schema import HOT_ATTRIBUTE_COLUMNS
 
 _decode = msgspec.json.decode
 
-# Per-span token count and cost, as SQL over ``spans`` (alias-free column names).
+
+def _attr(key: str, numeric: bool) -> str:
+    """SQL for a span attribute: its typed hot column when the schema keeps one, else read from the JSON."""
+    hot = HOT_ATTRIBUTE_COLUMNS.get(key)
+    if hot is not None:
+        return hot[0]
+    pointer = "/" + key.replace("~", "~0").replace("/", "~1")
+    text = f"json_extract_string(attributes, '{pointer}')"
+    return f"TRY_CAST({text} AS DOUBLE)" if numeric else text
+
+
+# Per-span token count, cost and model, as SQL over ``spans`` (alias-free column names).
 TOKENS_SQL: Final = (
-    "COALESCE(TRY_CAST(json_extract_string(attributes, '/usage.total_tokens') AS DOUBLE), "
-    "TRY_CAST(json_extract_string(attributes, '/gen_ai.usage.input_tokens') AS DOUBLE) "
-    "+ TRY_CAST(json_extract_string(attributes, '/gen_ai.usage.output_tokens') AS DOUBLE), "
-    "TRY_CAST(json_extract_string(attributes, '/llm.token_count.total') AS DOUBLE))"
+    f"COALESCE({_attr('usage.total_tokens', True)}, "
+    f"{_attr('gen_ai.usage.input_tokens', True)} + {_attr('gen_ai.usage.output_tokens', True)}, "
+    f"{_attr('llm.token_count.total', True)})"
 )
-COST_SQL: Final = "TRY_CAST(json_extract_string(attributes, '/spanscope.cost_usd') AS DOUBLE)"
+COST_SQL: Final = _attr("spanscope.cost_usd", True)
 MODEL_SQL: Final = (
-    "COALESCE(json_extract_string(attributes, '/gen_ai.request.model'), "
-    "json_extract_string(attributes, '/gen_ai.response.model'), json_extract_string(attributes, '/llm.model_name'))"
+    f"COALESCE({_attr('gen_ai.request.model', False)}, {_attr('gen_ai.response.model', False)}, "
+    f"{_attr('llm.model_name', False)})"
 )
 _STATUS_CODE: Final = {s: i for i, s in enumerate(STATUSES)}
 _KIND_CODE: Final = {k: i for i, k in enumerate(SPAN_KINDS)}
@@ -111,7 +122,9 @@ def trace_outline(
         [project, trace_id],
     ).fetchone()
     if row is None:
-        return None
+        row = _summary_from_spans(con, project, trace_id)
+        if row is None:
+            return None
     io_cols = (
         "left(md5(COALESCE(CAST(inputs AS VARCHAR), '')), 10) AS in_hash, "
         "left(md5(COALESCE(CAST(outputs AS VARCHAR), '')), 10) AS out_hash,"
@@ -183,6 +196,17 @@ def trace_outline(
         },
         "findings": trace_findings(con, project, trace_id),
     }
+
+
+def _summary_from_spans(con: duckdb.DuckDBPyConnection, project: str, trace_id: str) -> tuple[Any, ...] | None:
+    """A trace row built from its spans, for a trace whose summary row isn't written yet."""
+    return con.execute(
+        "SELECT trace_id, arg_min(name, (parent_span_id IS NOT NULL, start_time_ns)), "
+        "arg_min(status, (parent_span_id IS NOT NULL, start_time_ns)), min(start_time_ns), max(end_time_ns), "
+        "(max(end_time_ns) - min(start_time_ns)) / 1e6, NULL, NULL, NULL, NULL, count(*) "
+        "FROM spans WHERE project = ? AND trace_id = ? GROUP BY trace_id",
+        [project, trace_id],
+    ).fetchone()
 
 
 def span_detail(con: duckdb.DuckDBPyConnection, project: str, trace_id: str, span_id: str) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ import msgspec
 import pyarrow as pa
 
 from spanscope.ingest.native import IngestBatch
+from spanscope.store.duckdb.derive import delete_keys, insert_spans
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -56,7 +57,7 @@ _SPAN_TYPES = (
 _SPAN_SCHEMA = pa.schema(list(zip(_SPAN_COLUMNS, _SPAN_TYPES, strict=True)))
 
 _RECOMPUTE_TRACES = """
-INSERT OR REPLACE INTO traces
+INSERT INTO traces
 WITH sp AS (
     -- The lower bound on start time lets DuckDB skip row groups by their zone maps: every span of a
     -- touched trace starts at or after the trace's known start or the batch's earliest span.
@@ -75,7 +76,7 @@ agg AS (
 )
 SELECT
     t.project, t.trace_id, r.span_id, r.name, a.mn, a.mx, (a.mx - a.mn) / 1e6,
-    coalesce(r.status, 'UNSET'), r.inputs, r.outputs, coalesce(a.n, 0),
+    coalesce(r.status, 'UNSET'), coalesce(a.n, 0),
     i.tags, i.metadata, i.session_id, i.user_id
 FROM touched t
 LEFT JOIN ranked r ON r.project = t.project AND r.trace_id = t.trace_id AND r.rn = 1
@@ -104,8 +105,6 @@ _TRACE_SCHEMA = pa.schema(
         ("end_time_ns", pa.int64()),
         ("duration_ms", pa.float64()),
         ("status", pa.string()),
-        ("inputs", pa.string()),
-        ("outputs", pa.string()),
         ("span_count", pa.int32()),
         ("tags", pa.string()),
         ("metadata", pa.string()),
@@ -232,7 +231,7 @@ class WriteMixin:
                     [pa.array(c, type=t) for c, t in zip(cols, _SPAN_TYPES, strict=True)], schema=_SPAN_SCHEMA
                 )
                 con.register("incoming_spans", tbl)
-                con.execute("INSERT OR REPLACE INTO spans SELECT * FROM incoming_spans")
+                insert_spans(con)  # last write wins, typed hot columns, trace/time order
                 con.unregister("incoming_spans")
             info_rows = self._merge_trace_info(con, infos) if infos else {}
             if findings:
@@ -282,16 +281,14 @@ class WriteMixin:
             info = info_rows.get(key, (None, None, None, None))
             rows = by_trace.get(key)
             if not rows:
-                fresh_rows.append((*key, None, None, None, None, None, "UNSET", None, None, 0, *info))
+                fresh_rows.append((*key, None, None, None, None, None, "UNSET", 0, *info))
                 continue
             root = min(rows, key=lambda r: (r[3] is not None, r[6], r[2]))
             start = min(r[6] for r in rows)
             end = max(r[7] for r in rows)
-            fresh_rows.append(
-                (*key, root[2], root[4], start, end, (end - start) / 1e6, root[9], root[12], root[13], len(rows), *info)
-            )
+            fresh_rows.append((*key, root[2], root[4], start, end, (end - start) / 1e6, root[9], len(rows), *info))
         if fresh_rows:
-            _insert_rows(con, "traces", _TRACE_SCHEMA, fresh_rows, "INSERT OR REPLACE")
+            _insert_rows(con, "traces", _TRACE_SCHEMA, fresh_rows, "INSERT")  # new traces: no row to replace
         stale = [k for k in keys if k in existing]
         if not stale:
             return
@@ -303,6 +300,7 @@ class WriteMixin:
                 bound = min(bound, r[6])
         con.register("touched", pa.table({"project": [k[0] for k in stale], "trace_id": [k[1] for k in stale]}))
         try:
+            delete_keys(con, "traces", stale)  # replaced by the recomputed rows (no primary key: derive.py)
             con.execute(_RECOMPUTE_TRACES, {"bound": bound})
         finally:
             con.unregister("touched")
@@ -332,7 +330,8 @@ class WriteMixin:
                 session_id = info.session_id or session_id
                 user_id = info.user_id or user_id
             rows.append((key[0], key[1], _encode(tags).decode(), _encode(metadata).decode(), session_id, user_id))
-        _insert_rows(con, "trace_info", _INFO_SCHEMA, rows, "INSERT OR REPLACE")
+        delete_keys(con, "trace_info", list(existing))  # replaced below (no primary key: derive.py)
+        _insert_rows(con, "trace_info", _INFO_SCHEMA, rows, "INSERT")
         return {(r[0], r[1]): r[2:] for r in rows}
 
     # ------------------------------------------------------------------ reads

@@ -1,0 +1,489 @@
+"""Analysis over a store, inside the server (or on a store opened directly): SQL built through the store's
+dialect, results as plain JSON-able data. ``spanscope.analysis`` is the public face that calls these through
+the HTTP API.
+
+Every function takes the same filter as ``search_traces``. Span measures (latency, errors, usage) are taken
+over the spans that ``search_spans`` would return for it: the spans of matching traces that satisfy the
+filter's span conditions (all their spans when it has none).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Final, Protocol
+
+import msgspec
+
+from spanscope.analysis import effects
+from spanscope.analysis.critical import PathSpan, critical_path, path_to_dicts, time_by_name
+from spanscope.query import Dialect, FilterError, FilterSyntaxError, compile_filter, parse_filter
+from spanscope.query.fields import FieldValue, field_value
+from spanscope.query.grammar import Scope
+from spanscope.query.nodes import Comparison, PercentileComparison, Related, SpanQuantifier, comparisons
+
+QUANTILES: Final = (0.5, 0.9, 0.95, 0.99)
+SAMPLE_ROWS: Final = 5_000  # traces per cohort, for value distributions in compare()
+USAGE_KINDS: Final = ("llm", "embedding")
+_BUCKETS: Final = {"m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9, "w": 7 * 86400 * 10**9}
+_BUCKET_RE: Final = re.compile(r"^\s*(\d+)?\s*(m|min|h|hour|d|day|w|week)s?\s*$", re.IGNORECASE)
+_TRACE_ALIAS: Final = re.compile(r"\bt\.")
+_decode = msgspec.json.decode
+_SPAN_ERROR: Final = "s.status = 'ERROR'"
+_TRACE_ERROR: Final = "t.status = 'ERROR'"
+_TOKENS: Final = "COALESCE(s.attr_total_tokens, s.attr_input_tokens + s.attr_output_tokens)"
+_MODEL_CALL: Final = "s.kind IN ('llm', 'embedding')"
+
+
+class AnalysisStore(Protocol):
+    dialect: Dialect
+
+    def query_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+def bucket_ns(text: str | None) -> int | None:
+    """``"1h"`` -> nanoseconds; None for no bucketing. Units: m(in), h(our), d(ay), w(eek)."""
+    if not text:
+        return None
+    match = _BUCKET_RE.match(text)
+    if not match:
+        raise FilterSyntaxError(f"invalid time bucket {text!r}", 1, "use e.g. 5m, 1h, 1d or 1w")
+    return int(match.group(1) or 1) * _BUCKETS[match.group(2)[0].lower()]
+
+
+def _span_source(
+    store: AnalysisStore, project: str | None, filter_string: str | None, extra_sql: str = ""
+) -> tuple[str, list[Any]]:
+    """``FROM … WHERE …`` over the spans a filter selects (joined with traces only when it needs them).
+
+    ``project`` None means every project (usage totals by project).
+    """
+    where, params = compile_filter(filter_string, store.dialect, rows="spans")
+    needs_trace = bool(_TRACE_ALIAS.search(where) or _TRACE_ALIAS.search(extra_sql))
+    source = "spans s"
+    if needs_trace:
+        source += " JOIN traces t ON t.project = s.project AND t.trace_id = s.trace_id"
+    scope, scope_params = ("s.project = ? AND ", [project]) if project is not None else ("", [])
+    return f"FROM {source} WHERE {scope}({where})", [*scope_params, *params]
+
+
+def _group_keys(store: AnalysisStore, by: Sequence[str]) -> list[FieldValue]:
+    return [field_value(name, store.dialect, rows="spans") for name in by]
+
+
+def latency(
+    store: AnalysisStore,
+    project: str,
+    filter_string: str | None = None,
+    by: Sequence[str] = ("span.name",),
+    bucket: str | None = None,
+) -> dict[str, Any]:
+    """Span count, errors, error rate and latency percentiles (p50/p90/p95/p99, mean, max) per group."""
+    d = store.dialect
+    keys = _group_keys(store, by)
+    width = bucket_ns(bucket)
+    selects = [k.sql.text for k in keys]
+    key_params = [p for k in keys for p in k.sql.params]
+    if width:
+        selects.append(d.bucket("s.start_time_ns", width))
+    group_sql = ", ".join(selects)
+    source, params = _span_source(store, project, filter_string, group_sql)
+    measures = (
+        f"count(*), {d.count_if(_SPAN_ERROR)}, {d.quantiles('s.duration_ms', QUANTILES)}, "
+        "avg(s.duration_ms), max(s.duration_ms)"
+    )
+    head = f"{group_sql}, " if selects else ""
+    sql = f"SELECT {head}{measures} {source}{_group_by(len(selects))}"
+    rows = store.query_rows(sql, [*key_params, *params])
+    columns = [*by, *(["bucket_start_ns"] if width else []), "count", "errors", "error_rate"]
+    columns += [f"p{_pct(q)}_ms" for q in QUANTILES] + ["mean_ms", "max_ms"]
+    out = []
+    n = len(selects)
+    for r in rows:
+        count, errors, qs, mean, mx = r[n], r[n + 1], r[n + 2] or [None] * len(QUANTILES), r[n + 3], r[n + 4]
+        out.append([*r[:n], count, errors, errors / count if count else None, *qs, mean, mx])
+    out.sort(key=lambda row: (-(row[n] or 0), [str(v) for v in row[:n]]))
+    if width:
+        out.sort(key=lambda row: (row[n - 1], -(row[n] or 0)))
+    return {"columns": columns, "rows": out}
+
+
+def usage(
+    store: AnalysisStore,
+    project: str | None,
+    filter_string: str | None = None,
+    by: Sequence[str] = ("model",),
+    bucket: str | None = None,
+) -> dict[str, Any]:
+    """Model calls, tokens and cost per group, over the spans of kind llm/embedding (the model calls).
+
+    Tokens: ``usage.total_tokens``, else ``gen_ai.usage.input_tokens + gen_ai.usage.output_tokens``; cost:
+    ``spanscope.cost_usd``. A group key ``project`` groups by project (``project`` None: all projects).
+    """
+    d = store.dialect
+    selects: list[str] = []
+    key_params: list[Any] = []
+    for name in by:
+        if name.strip().lower() == "project":
+            selects.append("s.project")
+            continue
+        key = field_value(name, d, rows="spans")
+        selects.append(key.sql.text)
+        key_params += key.sql.params
+    width = bucket_ns(bucket)
+    if width:
+        selects.append(d.bucket("s.start_time_ns", width))
+    group_sql = ", ".join(selects)
+    kinds = ", ".join(f"'{k}'" for k in USAGE_KINDS)
+    source, params = _span_source(store, project, filter_string, group_sql)
+    measures = (
+        f"count(*), sum(s.attr_input_tokens), sum(s.attr_output_tokens), sum({_TOKENS}), sum(s.attr_cost_usd), "
+        f"{d.count_if(_SPAN_ERROR)}"
+    )
+    head = f"{group_sql}, " if selects else ""
+    sql = f"SELECT {head}{measures} {source} AND s.kind IN ({kinds}){_group_by(len(selects))}"
+    rows = store.query_rows(sql, [*key_params, *params])
+    columns = [*by, *(["bucket_start_ns"] if width else [])]
+    columns += ["calls", "input_tokens", "output_tokens", "total_tokens", "cost_usd", "errors"]
+    n = len(selects)
+    out = [list(r) for r in rows]
+    out.sort(key=lambda row: (-(row[n + 4] or 0), -(row[n + 3] or 0), [str(v) for v in row[:n]]))
+    if width:
+        out.sort(key=lambda row: (row[n - 1], -(row[n + 4] or 0)))
+    return {"columns": columns, "rows": out}
+
+
+def _group_by(n: int) -> str:
+    # By position: the same expression written twice would bind its parameters twice.
+    return f" GROUP BY {', '.join(str(i + 1) for i in range(n))}" if n else ""
+
+
+def _pct(q: float) -> str:
+    text = f"{q * 100:g}"
+    return text.replace(".", "_")
+
+
+# -- compare ------------------------------------------------------------------------------------------------
+
+
+def _filter_keys(filter_string: str | None) -> set[str]:
+    """Field names a filter tests (``tag.quality_score``…), to leave out of the ranked differences."""
+    expr = parse_filter(filter_string)
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        for leaf in comparisons(node):
+            if isinstance(leaf, Comparison | PercentileComparison):
+                field = leaf.field
+                if field.spec.name in ("tag.<key>", "metadata.<key>", "span.attributes.<key>"):
+                    names.add(field.spec.name.replace("<key>", str(field.path[0])))
+                elif field.finding_name is not None:
+                    names.add(f"finding.{field.finding_name}")
+                else:
+                    names.add(field.spec.name)
+            elif isinstance(leaf, SpanQuantifier | Related) and leaf.condition is not None:
+                walk(leaf.condition)
+
+    if expr is not None:
+        walk(expr)
+    return names
+
+
+def _quantile(sorted_values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks, as ``quantile_cont`` (and numpy's default) compute it."""
+    if not sorted_values:
+        return None
+    pos = q * (len(sorted_values) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def compare(
+    store: AnalysisStore,
+    project: str,
+    filter_a: str | None,
+    filter_b: str | None,
+    top: int = 20,
+) -> dict[str, Any]:
+    """What differs between the traces matching ``filter_a`` (cohort a) and ``filter_b`` (cohort b).
+
+    Returns ``cohorts`` (traces, error rate, duration percentiles, tokens per trace), ``span_names`` (per span
+    name: spans per trace, error rate, p50/p95 latency and mean tokens in each cohort, with differences) and
+    ``differences``: tags, metadata, findings and span attributes (per span name) ranked by effect size,
+    measured on up to 5,000 traces per cohort (a repeatable sample), leaving out the fields the two filters
+    test. One scan of traces and two of spans, whatever the cohorts' sizes.
+    """
+    d = store.dialect
+    wa, pa_ = compile_filter(filter_a, d)
+    wb, pb_ = compile_filter(filter_b, d)
+    members_sql = (
+        f"SELECT t.trace_id, t.status, t.duration_ms, COALESCE({wa}, FALSE) AS in_a, COALESCE({wb}, FALSE) AS in_b "
+        f"FROM traces t WHERE t.project = ? AND (({wa}) OR ({wb}))"
+    )
+    members_params = [*pa_, *pb_, project, *pa_, *pb_]
+    members = store.query_rows(members_sql, members_params)
+    per_name = store.query_rows(
+        f"WITH c AS ({members_sql}) "
+        f"SELECT s.name, c.in_a, c.in_b, count(*), {d.count_if(_SPAN_ERROR)}, "
+        f"{d.quantiles('s.duration_ms', (0.5, 0.95))}, avg({_TOKENS}), sum(CASE WHEN {_MODEL_CALL} THEN {_TOKENS} END) "
+        "FROM spans s JOIN c ON s.trace_id = c.trace_id WHERE s.project = ? "
+        "GROUP BY GROUPING SETS ((s.name, c.in_a), (s.name, c.in_b))",
+        [*members_params, project],
+    )
+    cohorts: dict[str, Any] = {}
+    names: dict[str, dict[str, Any]] = {}
+    samples: dict[str, list[str]] = {}
+    for label, flt, flag in (("a", filter_a, 3), ("b", filter_b, 4)):
+        rows = [r for r in members if r[flag]]
+        traces = len(rows)
+        durations = sorted(r[2] for r in rows if r[2] is not None)
+        mine = [r for r in per_name if r[flag - 2] is True]
+        cohorts[label] = {
+            "filter": flt,
+            "traces": traces,
+            "error_rate": sum(1 for r in rows if r[1] == "ERROR") / traces if traces else None,
+            "p50_ms": _quantile(durations, 0.5),
+            "p95_ms": _quantile(durations, 0.95),
+            "tokens_per_trace": sum(r[7] or 0 for r in mine) / traces if traces else None,
+        }
+        for r in mine:
+            entry = names.setdefault(r[0], {"name": r[0]})
+            entry[f"spans_per_trace_{label}"] = r[3] / traces if traces else None
+            entry[f"error_rate_{label}"] = r[4] / r[3] if r[3] else None
+            q = r[5] or [None, None]
+            entry[f"p50_ms_{label}"], entry[f"p95_ms_{label}"] = q[0], q[1]
+            entry[f"tokens_mean_{label}"] = r[6]
+        samples[label] = sorted((r[0] for r in rows), key=_stable_key)[:SAMPLE_ROWS]
+    for entry in names.values():
+        for measure in ("spans_per_trace", "error_rate", "p50_ms", "p95_ms", "tokens_mean"):
+            a, b = entry.get(f"{measure}_a"), entry.get(f"{measure}_b")
+            entry[f"{measure}_diff"] = (b - a) if a is not None and b is not None else None
+        p95a, p95b = entry.get("p95_ms_a"), entry.get("p95_ms_b")
+        entry["p95_ratio"] = (p95b / p95a) if p95a and p95b is not None else None
+    span_names = sorted(names.values(), key=lambda e: -abs(e.get("p95_ms_diff") or 0))
+    values = _sample(store, project, samples["a"], samples["b"])
+    skip = _filter_keys(filter_a) | _filter_keys(filter_b)
+    differences = []
+    for field in sorted(set(values["a"]) | set(values["b"])):
+        span_name, _, name = field.rpartition("|")
+        if name in skip:
+            continue
+        va, vb = values["a"].get(field), values["b"].get(field)
+        if va is None or vb is None:
+            continue
+        diff = effects.difference(va, vb)
+        differences.append({"field": name, "span_name": span_name or None, "n_a": len(va), "n_b": len(vb), **diff})
+    differences.sort(key=lambda e: (-e["effect"], e["field"]))
+    return {"cohorts": cohorts, "span_names": span_names, "differences": differences[:top]}
+
+
+def _stable_key(trace_id: str) -> str:
+    # Trace ids are random hex, so their reversed text orders them in a repeatable, unbiased way.
+    return trace_id[::-1]
+
+
+def _sample(store: AnalysisStore, project: str, ids_a: list[str], ids_b: list[str]) -> dict[str, dict[str, list]]:
+    """Values per field over each cohort's sampled traces: ``tag.k``, ``metadata.k``, ``finding.n`` per trace,
+    ``<span name>|span.attributes.k`` per span (None where a row lacks the field)."""
+    ids = sorted(set(ids_a) | set(ids_b))
+    out: dict[str, dict[str, list[Any]]] = {"a": {}, "b": {}}
+    if not ids:
+        return out
+    info = {
+        r[0]: ((_decode(r[1]) if r[1] else {}) or {}, (_decode(r[2]) if r[2] else {}) or {})
+        for r in store.query_rows(
+            "SELECT trace_id, tags, metadata FROM traces WHERE project = ? AND trace_id IN (SELECT unnest(?))",
+            [project, ids],
+        )
+    }
+    findings: dict[str, dict[str, Any]] = {}
+    for tid, name, value in store.query_rows(
+        "SELECT trace_id, name, value FROM findings_current WHERE project = ? AND trace_id IN (SELECT unnest(?)) "
+        "ORDER BY time_ns",
+        [project, ids],
+    ):
+        findings.setdefault(tid, {})[name] = _decode(value)
+    spans: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for tid, name, attrs in store.query_rows(
+        "SELECT trace_id, name, attributes FROM spans WHERE project = ? AND trace_id IN (SELECT unnest(?))",
+        [project, ids],
+    ):
+        spans.setdefault(tid, []).append((name, (_decode(attrs) if attrs else {}) or {}))
+
+    def collect(into: dict[str, list[Any]], prefix: str, dicts: list[dict[str, Any]]) -> None:
+        for k in {k for item in dicts for k in item}:
+            into[f"{prefix}{k}"] = [item.get(k) for item in dicts]
+
+    for label, members in (("a", ids_a), ("b", ids_b)):
+        found = [t for t in members if t in info]
+        collect(out[label], "tag.", [info[t][0] for t in found])
+        collect(out[label], "metadata.", [info[t][1] for t in found])
+        collect(out[label], "finding.", [findings.get(t, {}) for t in found])
+        by_name: dict[str, list[dict[str, Any]]] = {}
+        for t in found:
+            for name, attrs in spans.get(t, ()):
+                by_name.setdefault(name, []).append(attrs)
+        for name, dicts in by_name.items():
+            collect(out[label], f"{name}|span.attributes.", dicts)
+    return out
+
+
+# -- critical path --------------------------------------------------------------------------------------------
+
+
+def _path_spans(
+    store: AnalysisStore, project: str, trace_ids: list[str], lo: int | None, hi: int | None
+) -> dict[str, list[PathSpan]]:
+    window, params = "", [project, trace_ids]
+    if lo is not None and hi is not None:
+        window, params = " AND start_time_ns BETWEEN ? AND ?", [*params, lo, hi]
+    by_trace: dict[str, list[PathSpan]] = {}
+    for r in store.query_rows(
+        "SELECT trace_id, span_id, parent_span_id, name, kind, start_time_ns, end_time_ns FROM spans "
+        f"WHERE project = ? AND list_contains(?, trace_id){window}",
+        params,
+    ):
+        by_trace.setdefault(r[0], []).append(PathSpan(*r[1:]))
+    return by_trace
+
+
+def critical_path_of(store: AnalysisStore, project: str, trace_id: str) -> dict[str, Any] | None:
+    """The critical path of one trace: its segments in time order and the time per span name."""
+    row = store.query_rows(
+        "SELECT start_time_ns, end_time_ns, duration_ms FROM traces WHERE project = ? AND trace_id = ?",
+        [project, trace_id],
+    )
+    if not row:
+        return None
+    spans = _path_spans(store, project, [trace_id], row[0][0], row[0][1]).get(trace_id, [])
+    segments = critical_path(spans)
+    by_name = time_by_name(segments)
+    total = sum(by_name.values()) or None
+    return {
+        "trace_id": trace_id,
+        "duration_ms": row[0][2],
+        "segments": path_to_dicts(segments),
+        "by_name": [
+            {"name": n, "ms": ms, "share": ms / total if total else None}
+            for n, ms in sorted(by_name.items(), key=lambda kv: -kv[1])
+        ],
+    }
+
+
+def critical_path_summary(
+    store: AnalysisStore, project: str, filter_string: str | None = None, max_traces: int = 2000
+) -> dict[str, Any]:
+    """Which span names account for the most critical-path time over the (newest ``max_traces``) traces
+    matching the filter: total and mean ms on the path, share of all path time, traces where it is on it."""
+    where, params = compile_filter(filter_string, store.dialect)
+    traces = store.query_rows(
+        f"SELECT t.trace_id, t.start_time_ns, t.end_time_ns FROM traces t WHERE t.project = ? AND ({where}) "
+        "AND t.span_count > 0 ORDER BY t.start_time_ns DESC, t.trace_id LIMIT ?",
+        [project, *params, int(max_traces)],
+    )
+    totals: dict[str, float] = {}
+    present: dict[str, int] = {}
+    if traces:
+        lo = min(r[1] for r in traces if r[1] is not None)
+        hi = max(r[2] for r in traces if r[2] is not None)
+        spans = _path_spans(store, project, [r[0] for r in traces], lo, hi)
+        for r in traces:
+            for name, ms in time_by_name(critical_path(spans.get(r[0], []))).items():
+                totals[name] = totals.get(name, 0.0) + ms
+                present[name] = present.get(name, 0) + 1
+    grand = sum(totals.values()) or None
+    n = len(traces)
+    rows = [
+        {
+            "name": name,
+            "total_ms": ms,
+            "mean_ms_per_trace": ms / n,
+            "share": ms / grand if grand else None,
+            "traces": present[name],
+        }
+        for name, ms in sorted(totals.items(), key=lambda kv: -kv[1])
+    ]
+    return {"traces": n, "by_name": rows}
+
+
+# -- correlate ------------------------------------------------------------------------------------------------
+
+_AGGS: Final = {"max": "max", "min": "min", "sum": "sum", "mean": "avg", "avg": "avg"}
+
+
+def correlate(
+    store: AnalysisStore,
+    project: str,
+    a: str,
+    b: str,
+    filter_string: str | None = None,
+    agg: str = "max",
+    max_points: int = 200_000,
+) -> dict[str, Any]:
+    """Pearson and Spearman correlation of two numeric fields, with the number of pairs.
+
+    Two trace-level fields (``tag.quality_score``, ``trace.duration_ms``, ``finding.x``…) pair per trace;
+    two span fields pair per span (over the spans the filter selects); a trace field with a span field pairs
+    per trace, the span field reduced over the trace's selected spans with ``agg`` (max, min, sum or mean).
+    """
+    d = store.dialect
+    if agg.lower() not in _AGGS:
+        raise FilterSyntaxError(f"invalid agg {agg!r}", 1, "use max, min, sum or mean")
+    fa = field_value(a, d, rows="spans", numeric=True)
+    fb = field_value(b, d, rows="spans", numeric=True)
+    span_level = [f.scope is Scope.SPAN for f in (fa, fb)]
+    if all(span_level):
+        source, params = _span_source(store, project, filter_string, fa.sql.text + fb.sql.text)
+        sql = f"SELECT {fa.sql.text}, {fb.sql.text} {source} LIMIT ?"
+        rows = store.query_rows(sql, [*fa.sql.params, *fb.sql.params, *params, int(max_points)])
+        unit = "span"
+    elif not any(span_level):
+        where, params = compile_filter(filter_string, d)
+        sql = f"SELECT {fa.sql.text}, {fb.sql.text} FROM traces t WHERE t.project = ? AND ({where}) LIMIT ?"
+        rows = store.query_rows(sql, [*fa.sql.params, *fb.sql.params, project, *params, int(max_points)])
+        unit = "trace"
+    else:
+        span_f, trace_f = (fa, fb) if span_level[0] else (fb, fa)
+        source, params = _span_source(store, project, filter_string, "t.")
+        func = _AGGS[agg.lower()]
+        sql = (
+            f"SELECT any_value({trace_f.sql.text}), {func}({span_f.sql.text}) {source} "
+            "GROUP BY t.project, t.trace_id LIMIT ?"
+        )
+        rows = store.query_rows(sql, [*trace_f.sql.params, *span_f.sql.params, *params, int(max_points)])
+        if not span_level[0]:
+            rows = [(r[0], r[1]) for r in rows]
+        else:
+            rows = [(r[1], r[0]) for r in rows]
+        unit = "trace"
+    pairs = [(float(x), float(y)) for x, y in rows if x is not None and y is not None]
+    xs, ys = [p[0] for p in pairs], [p[1] for p in pairs]
+    return {
+        "a": a,
+        "b": b,
+        "unit": unit,
+        "n": len(pairs),
+        "pearson": effects.pearson(xs, ys),
+        "spearman": effects.spearman(xs, ys),
+        "mean_a": sum(xs) / len(xs) if xs else None,
+        "mean_b": sum(ys) / len(ys) if ys else None,
+    }
+
+
+def check_filter(filter_string: str | None) -> None:
+    """Parse ``filter_string`` (raising FilterError with a column) before running anything."""
+    if filter_string:
+        parse_filter(filter_string)
+
+
+__all__ = [
+    "FilterError",
+    "bucket_ns",
+    "compare",
+    "correlate",
+    "critical_path_of",
+    "critical_path_summary",
+    "latency",
+    "usage",
+]

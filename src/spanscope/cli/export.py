@@ -1,0 +1,163 @@
+"""``spanscope export FILTER -o FILE`` and ``spanscope spans FILTER``.
+
+``export`` streams every matching trace (``--spans``: span) into a Parquet, CSV or JSONL file with a progress
+bar; ``spans`` prints matching spans like ``spanscope search`` prints traces. Both go through the server when
+one answers, else read the store file directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from spanscope.client import ApiError, Client, span_rows_to_frame
+from spanscope.query import FilterError
+from spanscope.settings import resolve
+
+FORMATS = ("parquet", "csv", "jsonl")  # spanscope.export.FORMATS, without importing pyarrow to build the parser
+
+
+def add_parsers(sub: Any, add_endpoint_args: Callable[[argparse.ArgumentParser], None]) -> None:
+    """The ``export`` and ``spans`` commands (called from ``cli.main``)."""
+    p = sub.add_parser("export", help="Write matching traces (or spans) to Parquet, CSV or JSONL, streamed.")
+    p.add_argument("filter", nargs="?", default=None, help='e.g. "tag.quality_score < 0.5" (default: everything)')
+    p.add_argument("-o", "--output", required=True, help="file to write (.parquet, .csv or .jsonl)")
+    p.add_argument("--format", choices=FORMATS, default=None, help="default: from the file's extension")
+    p.add_argument("--spans", action="store_true", help="one row per span instead of per trace")
+    p.add_argument("--fields", nargs="*", default=[], metavar="F", help="extract_fields paths to add as columns")
+    p.add_argument("--order-by", action="append", default=None)
+    p.add_argument("--limit", type=int, default=None, help="at most this many rows")
+    add_endpoint_args(p)
+
+    p = sub.add_parser("spans", help="Search spans with the filter language (one row per span).")
+    p.add_argument(
+        "filter", nargs="?", default=None, help="e.g. \"span.name = 'db.query' AND span.duration_ms >= p95\""
+    )
+    p.add_argument("--fields", nargs="*", default=[], metavar="F")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--order-by", action="append", default=None, help="e.g. 'duration_ms DESC' (repeatable)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    add_endpoint_args(p)
+
+
+class _Local:
+    """Pages of rows and counts from a store opened read-only."""
+
+    def __init__(self, data_dir: str, project: str):
+        from spanscope.store import open_store
+
+        self.store = open_store(data_dir, read_only=True)
+        self.project = project
+
+    def count(self, filter_string: str | None, rows: str) -> int:
+        return self.store.count_matching(rows, self.project, filter_string)
+
+    def iter_rows(
+        self, rows: str, filter_string: str | None, max_results: int | None, order_by: Any, fields: Any
+    ) -> Iterator[list[dict]]:
+        return self.store.iter_search(rows, self.project, filter_string, order_by, fields, 5000, max_results)
+
+    def search_rows(
+        self, rows: str, filter_string: str | None, max_results: int, order_by: Any, fields: Any
+    ) -> tuple[list[dict], None]:
+        found, _ = self.store.search_rows(rows, self.project, filter_string, max_results, order_by, None, fields)
+        return found, None
+
+
+def _source(args: argparse.Namespace) -> Client | _Local:
+    client = Client(args.endpoint, args.api_key, args.project)
+    if args.endpoint or client.health():
+        return client
+    data_dir = resolve("data_dir", args.data_dir)
+    if (Path(data_dir) / "spanscope.duckdb").exists():
+        return _Local(data_dir, client.project)
+    return client
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from spanscope.export import FileWriter, format_of
+
+    err = Console(stderr=True)
+    rows = "spans" if args.spans else "traces"
+    try:
+        fmt = format_of(args.output, args.format)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return 2
+    try:
+        src = _source(args)
+        total = src.count(args.filter, rows)
+        if args.limit is not None:
+            total = min(total, args.limit)
+        writer = FileWriter(args.output, fmt, rows, args.fields)
+        columns = [TextColumn("[bold]export[/bold] {task.description}"), BarColumn(), MofNCompleteColumn()]
+        with Progress(*columns, TimeElapsedColumn(), console=err, transient=False) as progress:
+            task = progress.add_task(f"{rows} -> {args.output}", total=total)
+            try:
+                for page in src.iter_rows(rows, args.filter, args.limit, args.order_by, args.fields or None):
+                    writer.write(page)
+                    progress.update(task, completed=writer.rows)
+            finally:
+                writer.close()
+    except FilterError as exc:
+        err.print(f"[red]filter error:[/red] {exc}")
+        return 2
+    except (ApiError, ConnectionError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return 1
+    err.print(f"wrote {writer.rows:,} {rows} to {args.output} ({fmt})")
+    return 0
+
+
+def _cell(value: Any, width: int = 50) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def run_spans(args: argparse.Namespace) -> int:
+    err = Console(stderr=True)
+    try:
+        src = _source(args)
+        found, _ = src.search_rows("spans", args.filter, args.limit, args.order_by, args.fields or None)
+    except FilterError as exc:
+        err.print(f"[red]filter error:[/red] {exc}")
+        return 2
+    except (ApiError, ConnectionError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return 1
+    df = span_rows_to_frame(found, args.fields or [])
+    if args.format == "csv":
+        df.to_csv(sys.stdout, index=False)
+        return 0
+    if args.format == "json":
+        sys.stdout.write(df.to_json(orient="records", lines=True, date_format="iso", default_handler=str))
+        return 0
+    table = Table(title=f"{len(df)} span(s)" + (f" matching {args.filter!r}" if args.filter else ""))
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    # Tags and findings are in --format csv/json; the table keeps to the span and the asked-for fields.
+    cols = ["trace_id", "span_id", "name", "kind", "status", "start_time", "duration_ms", *(args.fields or [])]
+    for c in cols:
+        table.add_column(c, overflow="fold")
+    for _, r in df.iterrows():
+        cells = []
+        for c in cols:
+            v = r[c]
+            if c == "start_time":
+                cells.append(v.strftime("%Y-%m-%d %H:%M:%S") if v is not None else "")
+            elif c == "duration_ms":
+                cells.append(f"{v:,.1f}")
+            else:
+                cells.append(_cell(v))
+        table.add_row(*cells)
+    console.print(table)
+    return 0
