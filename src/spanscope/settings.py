@@ -210,6 +210,14 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "server",
     ),
     Setting(
+        "otlp_decode_workers",
+        "SPANSCOPE_OTLP_DECODE_WORKERS",
+        int,
+        1,
+        "Processes that decode large OTLP bodies beside the server's own (0: decode in the server process).",
+        "server",
+    ),
+    Setting(
         "write_batch_rows",
         "SPANSCOPE_WRITE_BATCH_ROWS",
         int,

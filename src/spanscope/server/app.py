@@ -16,6 +16,7 @@ from spanscope.ingest.native import IngestError
 from spanscope.query import FilterError
 from spanscope.server.auth import AuthMiddleware
 from spanscope.server.context import BadRequest, ServerState
+from spanscope.server.decode_pool import DecodePool
 from spanscope.server.keys import KeyStore
 from spanscope.server.routes import analysis, export, health, ingest, otlp, traces, ui, ui_api
 from spanscope.server.routes import datasets as dataset_routes
@@ -63,6 +64,7 @@ def create_app(
     keys: KeyStore | None = None,
     metrics: metrics_routes.MetricsConfig | None = None,
     monitors: monitors_routes.MonitorsConfig | str | None = None,
+    otlp_decode_workers: int | None = None,
 ) -> Starlette:
     """Build the app around an open store. ``close_store`` closes it when the app shuts down.
 
@@ -74,6 +76,7 @@ def create_app(
         try:
             yield
         finally:
+            app.state.spanscope.decode_pool.close()
             if close_store:
                 store.close()
 
@@ -102,7 +105,11 @@ def create_app(
         lifespan=lifespan,
         middleware=[Middleware(AuthMiddleware, keys=keys)] if keys is not None else None,
     )
-    app.state.spanscope = ServerState(store=store, max_body_bytes=int(resolve("max_body_bytes", max_body_bytes)))
+    app.state.spanscope = ServerState(
+        store=store,
+        max_body_bytes=int(resolve("max_body_bytes", max_body_bytes)),
+        decode_pool=DecodePool(int(resolve("otlp_decode_workers", otlp_decode_workers))),
+    )
     metrics_routes.install(app, metrics)  # GET /metrics, fed by an ingest listener (docs/metrics.md)
     monitors_routes.install(app, monitors)  # /api/v1/monitors + the scheduler (docs/monitors.md)
     return app

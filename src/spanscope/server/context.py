@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from spanscope.ingest.native import BodyTooLarge, IngestBatch
+from spanscope.server.decode_pool import DecodePool
 from spanscope.store.base import Store
 
 log = logging.getLogger("spanscope.server")
@@ -33,6 +34,7 @@ class ServerState:
     # Called with (project, batch) after every acknowledged write, whatever the route (native, OTLP):
     # metrics and monitors hang off this. A listener must be quick and must not raise.
     ingest_listeners: list[IngestListener] = field(default_factory=list)
+    decode_pool: DecodePool = field(default_factory=lambda: DecodePool(0))
 
     def write(self, project: str, batch: IngestBatch) -> None:
         """Store a validated batch (durable on return), then tell the listeners. Runs in a worker thread."""

@@ -26,7 +26,6 @@ from spanscope.ingest.otlp import (
     RPC_INVALID_ARGUMENT,
     RPC_RESOURCE_EXHAUSTED,
     RPC_UNAVAILABLE,
-    decode_otlp_traces,
     encode_export_response,
     encode_status,
     format_of,
@@ -58,7 +57,7 @@ async def export_traces(request: Request) -> Response:
     try:
         body = await read_body(request, st.max_body_bytes)
         body = decompress(body, request.headers.get("content-encoding"), st.max_body_bytes)
-        decoded = await run_in_threadpool(decode_otlp_traces, body, fmt)
+        decoded = await st.decode_pool.decode(body, fmt)
         by_project: dict[str, IngestBatch] = {}
         for resource_project, batch in decoded.batches.items():
             project = project_of(request, resource_project)
