@@ -396,8 +396,10 @@ def main() -> None:
     if args.only:
         r = run_spanscope(otlp_bodies if args.only == "otlp" else bodies, n_spans, last_trace, args.senders,
                           otlp=args.only == "otlp")  # fmt: skip
-        print(f"spanscope {args.only}, {args.senders} senders: {r['rate']:,.0f} spans/s acknowledged "
-              f"({r['failures']} failed); last trace searchable {r['queryable_ms']:.0f} ms after the last 2xx")  # fmt: skip
+        print(
+            f"spanscope {args.only}, {args.senders} senders: {r['rate']:,.0f} spans/s acknowledged "
+            f"({r['failures']} failed); last trace searchable {r['queryable_ms']:.0f} ms after the last 2xx"
+        )
         return
     raw_rate = bench_raw_duckdb(spans, args.batch)
     print(f"raw DuckDB (Arrow batches of {args.batch}, plain append, in-process): {raw_rate:,.0f} spans/s")
