@@ -118,6 +118,12 @@ def run_demo(
             "extract_fields=['span.inputs.messages', 'span.outputs.choices', "
             "'span.attributes.usage.total_tokens']))\"   # needs `spanscope serve` running"
         )
+        console.print(f"  spanscope stats latency --project {project}{dd}            # p50/p95/p99 by span name")
+        console.print(
+            f"  spanscope serve{dd}   then open http://127.0.0.1:8417/ (project {project})   # the web UI"
+            if server is not None
+            else f"  open {endpoint}/   # the web UI"
+        )
         if degraded:
             console.print(
                 "\n[bold]The last day was degraded on purpose[/bold] (app.version 1.5.0-rc1). A monitor catches it:"
