@@ -24,6 +24,7 @@ from spanscope.server.routes import evals as eval_routes
 from spanscope.server.routes import findings as finding_routes
 from spanscope.server.routes import metrics as metrics_routes
 from spanscope.server.routes import monitors as monitors_routes
+from spanscope.server.routes import sdk as sdk_routes
 from spanscope.settings import resolve
 from spanscope.store.base import Store
 from spanscope.store.durable import StoreOverloaded
@@ -84,6 +85,7 @@ def create_app(
         routes=[
             *health.routes,
             *ingest.routes,
+            *sdk_routes.routes,
             *otlp.routes,
             *traces.routes,
             *analysis.routes,

@@ -133,6 +133,13 @@ def openapi_document() -> dict[str, Any]:
         "info": {"title": "spanscope", "version": __version__},
         "paths": {
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _resp("OK")}}},
+            "/api/v1/sdk/drops": {
+                "get": {
+                    "summary": "What the project's SDKs reported dropping, by reason",
+                    "parameters": [_project_param()],
+                    "responses": {"200": _resp("Totals per reason")},
+                }
+            },
             "/api/v1/ingest": {
                 "post": {
                     "summary": "Ingest traces, spans, events and findings",

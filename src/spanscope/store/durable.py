@@ -33,7 +33,19 @@ from spanscope.store.wal import IngestLog
 log = logging.getLogger("spanscope.store")
 
 LOG_DIRNAME = "ingest-log"
-_Record = tuple[str, list[TraceInfo], list[WireSpan], list[SpanEvent], list[Finding]]
+
+
+class _Record(msgspec.Struct, array_like=True):
+    """One ingest-log record: ``[project, traces, spans, events, findings, sdk_stats?]``."""
+
+    project: str
+    traces: list[TraceInfo]
+    spans: list[WireSpan]
+    events: list[SpanEvent]
+    findings: list[Finding]
+    sdk_stats: dict[str, Any] | None = None
+
+
 _record_decoder = msgspec.json.Decoder(_Record)
 _encoder = msgspec.json.Encoder()
 
@@ -86,8 +98,10 @@ class DurableStore:
         for path in self.log.segments():
             jobs: list[tuple[str, IngestBatch]] = []
             for seq, payload in IngestLog.read_segment(path):
-                project, traces, spans, events, findings = _record_decoder.decode(payload)
-                jobs.append((project, IngestBatch(traces=traces, spans=spans, events=events, findings=findings)))
+                r = _record_decoder.decode(payload)
+                batch = IngestBatch(traces=r.traces, spans=r.spans, events=r.events, findings=r.findings)
+                batch.sdk_stats = r.sdk_stats
+                jobs.append((r.project, batch))
                 last = max(last, seq)
                 if sum(len(b) for _, b in jobs) >= self.max_rows:
                     self.engine.write_many(jobs)
@@ -105,7 +119,7 @@ class DurableStore:
     def write(self, project: str, batch: IngestBatch) -> None:
         """Durable on return (fsynced to the ingest log); in the database shortly after."""
         n = len(batch)
-        if n == 0:
+        if n == 0 and not batch.sdk_stats:
             return
         if self._queued_rows and self._queued_rows + n > self.max_queue_rows:
             self.stats_counters["overloaded"] += 1
@@ -116,7 +130,9 @@ class DurableStore:
                 f.finding_id = os.urandom(16).hex()
             if f.time_ns is None:
                 f.time_ns = now
-        payload = _encoder.encode((project, batch.traces, batch.spans, batch.events, batch.findings))
+        payload = _encoder.encode(
+            _Record(project, batch.traces, batch.spans, batch.events, batch.findings, batch.sdk_stats)
+        )
         seq = self.log.append(payload).result()
         with self._cond:
             self._queued_rows += n

@@ -324,6 +324,20 @@ MIGRATIONS: Final[dict[str, tuple[str, ...]]] = {
         )
         """,
     ),
+    # What SDKs report they dropped (queue_full, export_failed, shutdown, sampled_out), one row per reason per
+    # report, so drops are visible per project and over time (``GET /api/v1/sdk/drops``).
+    "0300_sdk_reports": (
+        """
+        CREATE TABLE IF NOT EXISTS sdk_reports (
+            project  VARCHAR NOT NULL,
+            time_ns  BIGINT  NOT NULL,
+            sdk      VARCHAR,
+            version  VARCHAR,
+            reason   VARCHAR NOT NULL,
+            dropped  BIGINT  NOT NULL
+        )
+        """,
+    ),
 }
 
 # Hot columns by attribute key, for the filter compiler (``span.attributes.<key>`` -> column).

@@ -17,7 +17,7 @@ async def ingest(request: Request) -> JSONResponse:
     body = await read_body(request, st.max_body_bytes)
     body = decompress(body, request.headers.get("content-encoding"), st.max_body_bytes)
     batch = decode_ingest(body)
-    if batch.accepted_total:
+    if batch.accepted_total or batch.sdk_stats:
         await run_in_threadpool(st.write, project, batch)
     status = 200 if batch.accepted_total or not batch.rejected else 400
     return JSONResponse(

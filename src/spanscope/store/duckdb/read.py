@@ -62,6 +62,13 @@ class ReadMixin:
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         return self._con.cursor()
 
+    def sdk_drop_totals(self, project: str) -> dict[str, Any]:
+        con = self._cursor()
+        try:
+            return sdk_drops(con, project)
+        finally:
+            con.close()
+
     # ------------------------------------------------------------------ one trace
     def get_trace(self, project: str, trace_id: str) -> Trace | None:
         con = self._cursor()
@@ -553,3 +560,16 @@ def decode_page_token(token: str | None, fingerprint: str | None = None) -> list
             "use it with the same filter and order_by, or start again without a page_token",
         )
     return keys
+
+
+def sdk_drops(con: duckdb.DuckDBPyConnection, project: str) -> dict[str, Any]:
+    """What SDKs reported dropping for ``project``: totals per reason and the last report's time."""
+    rows = con.execute(
+        "SELECT reason, sum(dropped), max(time_ns) FROM sdk_reports WHERE project = ? GROUP BY reason ORDER BY reason",
+        [project],
+    ).fetchall()
+    return {
+        "project": project,
+        "dropped": {r[0]: int(r[1]) for r in rows},
+        "last_report_ns": max((r[2] for r in rows), default=None),
+    }

@@ -8,6 +8,7 @@ written through one Arrow table per statement: DuckDB's ``executemany`` costs ~0
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import duckdb
@@ -151,6 +152,26 @@ def _insert_rows(
         con.unregister("incoming_rows")
 
 
+_SDK_REPORT_SCHEMA = pa.schema(
+    [("project", pa.string()), ("time_ns", pa.int64()), ("sdk", pa.string()), ("version", pa.string()),
+     ("reason", pa.string()), ("dropped", pa.int64())]
+)  # fmt: skip
+
+
+def sdk_report_rows(project: str, stats: dict[str, Any] | None) -> list[tuple[Any, ...]]:
+    """Rows of ``sdk_reports`` for an SDK's ``{"dropped": {reason: n}, "sdk": ..., "version": ...}``."""
+    if not stats or not isinstance(stats.get("dropped"), dict):
+        return []
+    now = time.time_ns()
+    sdk, version = stats.get("sdk"), stats.get("version")
+    return [
+        (project, now, str(sdk) if sdk is not None else None, str(version) if version is not None else None,
+         str(reason)[:64], int(n))
+        for reason, n in stats["dropped"].items()
+        if isinstance(n, int) and not isinstance(n, bool) and 0 < n < 2**62
+    ]  # fmt: skip
+
+
 def _json_or_none(value: Any) -> str | None:
     if value is None:
         return None
@@ -183,6 +204,7 @@ class WriteMixin:
         infos: dict[tuple[str, str], list[Any]] = {}
         findings: dict[tuple[str, str], tuple[Any, ...]] = {}
         events: list[tuple[Any, ...]] = []
+        reports: list[tuple[Any, ...]] = []
         for project, batch in jobs:
             for s in batch.spans:
                 spans[(project, s.trace_id, s.span_id)] = (
@@ -222,6 +244,7 @@ class WriteMixin:
                 )
             for e in batch.events:
                 events.append((project, e.trace_id, e.span_id, e.name, e.time_ns, _encode(e.attributes).decode()))
+            reports.extend(sdk_report_rows(project, batch.sdk_stats))
         con = self._con.cursor()
         try:
             con.execute("BEGIN")
@@ -238,6 +261,8 @@ class WriteMixin:
                 _insert_rows(con, "findings", _FINDING_SCHEMA, list(findings.values()), "INSERT OR REPLACE")
             if events:
                 _insert_rows(con, "events", _EVENT_SCHEMA, events, "INSERT")
+            if reports:
+                _insert_rows(con, "sdk_reports", _SDK_REPORT_SCHEMA, reports, "INSERT")
             if touched:
                 self._update_summaries(con, touched, spans, info_rows)
             con.execute("COMMIT")
