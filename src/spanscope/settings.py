@@ -193,6 +193,16 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "server",
     ),
     Setting(
+        "store",
+        "SPANSCOPE_STORE",
+        str,
+        None,
+        "Store URL: `duckdb:///path` (default: DuckDB in the data dir), `chdb:///path` (ClickHouse in-process) "
+        "or `clickhouse://user:pass@host:8123/db` (a server or cluster; `pip install 'spanscope[clickhouse]'`). "
+        "The data dir still holds the ingest log and keys.",
+        "server",
+    ),
+    Setting(
         "max_body_bytes",
         "SPANSCOPE_MAX_BODY_BYTES",
         int,

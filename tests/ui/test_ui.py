@@ -357,6 +357,7 @@ def test_asks_for_an_api_key_when_auth_is_on(tmp_path: Path, browser: Any) -> No
         page = ctx.new_page()
         try:
             page.goto(srv.url + "/")
+            page.wait_for_load_state("networkidle")  # the app's handlers are attached once its modules loaded
             dialog = page.locator("#auth-dialog")
             expect(dialog).to_be_visible()
             dialog.get_by_placeholder("API key").fill(key)

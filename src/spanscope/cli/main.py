@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help=_help("host"))
     p.add_argument("--port", type=int, help=_help("port"))
     p.add_argument("--data-dir", help=_help("data_dir"))
+    p.add_argument("--store", metavar="URL", default=None, help=_help("store"))
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--require-auth", action="store_true", default=None, help=_help("require_auth"))
     p.add_argument("--insecure", action="store_true", default=None, help=_help("insecure"))
@@ -110,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.host,
                 args.port,
                 args.data_dir,
+                store_url=args.store,
                 log_level=args.log_level,
                 require_auth=args.require_auth,
                 insecure=args.insecure,

@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -59,6 +60,7 @@ def serve(
     port: int | None = None,
     data_dir: str | None = None,
     *,
+    store_url: str | None = None,
     log_level: str = "info",
     require_auth: bool | None = None,
     insecure: bool | None = None,
@@ -67,6 +69,7 @@ def serve(
     host = resolve("host", host)
     port = int(resolve("port", port))
     data_dir = resolve("data_dir", data_dir)
+    store_url = resolve("store", store_url)
     require_auth = bool(resolve("require_auth", require_auth))
     if not require_auth and not is_loopback(host) and not resolve("insecure", insecure):
         raise UnsafeBind(
@@ -75,6 +78,7 @@ def serve(
         )
     store = open_store(
         str(data_dir),
+        store_url,
         write_batch_rows=int(resolve("write_batch_rows")),
         max_pending_rows=int(resolve("max_pending_rows")),
     )
@@ -83,13 +87,26 @@ def serve(
     server = uvicorn.Server(_config(app, log_level))
     auth = "API keys required" if require_auth else "no auth"
     print(
-        f"spanscope serving on http://{host}:{sock.getsockname()[1]} (store: {Path(str(data_dir)).resolve()}; {auth})",
+        f"spanscope serving on http://{host}:{sock.getsockname()[1]} (store: {_describe(store_url, data_dir)}; {auth})",
         flush=True,
     )
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
+
+
+def _describe(store_url: str | None, data_dir: str) -> str:
+    """The store for the start-up line, without a password."""
+    if not store_url:
+        return str(Path(str(data_dir)).resolve())
+    parts = urlsplit(store_url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    return f"{parts.scheme}://{netloc}{parts.path}"
 
 
 class ServerThread:
@@ -106,13 +123,14 @@ class ServerThread:
         port: int = 0,
         *,
         require_auth: bool = False,
+        store_url: str | None = None,
         **app_kwargs: Any,
     ):
         self.data_dir = Path(data_dir)
         self.host = host
         self._sock = _bind(host, port)
         self.port = self._sock.getsockname()[1]
-        self.store = open_store(str(self.data_dir))
+        self.store = open_store(str(self.data_dir), store_url)
         self.keys = KeyStore(self.data_dir) if require_auth else None
         self.app = create_app(self.store, keys=self.keys, **app_kwargs)
         self._server = uvicorn.Server(_config(self.app, "warning"))

@@ -12,15 +12,20 @@ from spanscope.ingest import IngestBatch
 from spanscope.model import Finding, Span, TraceInfo
 from spanscope.store import Store, open_store
 from tests.helpers import make_span, sid, tid
+from tests.unit.store.engines import drop_database, engine_url
 
-ENGINES = ["duckdb"]
+ENGINES = ["duckdb", "chdb", "clickhouse"]
 
 
 @pytest.fixture(params=ENGINES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s = open_store(str(tmp_path / request.param))
+    # chdb: one fresh database per test inside the process's one chDB path; clickhouse: the server named by
+    # SPANSCOPE_TEST_CLICKHOUSE_URL (skipped when unset), one fresh database per test (engine_url).
+    url = engine_url(request.param)
+    s = open_store(str(tmp_path / request.param), url)
     yield s
     s.close()
+    drop_database(url)
 
 
 def spans(*items: dict[str, object]) -> list[Span]:
@@ -175,3 +180,55 @@ def test_reopen_keeps_data_and_read_only_open(tmp_path: Path) -> None:
             write(ro, spans=spans(make_span(tid(2), sid(2))))
     finally:
         ro.close()
+
+
+def test_a_replayed_group_adds_nothing(store: Store) -> None:
+    # What the ingest log does after a crash between the engine's write and its watermark: write again.
+    batch = IngestBatch(
+        spans=spans(make_span(tid(1), sid(1), "root", dur_ms=10), make_span(tid(1), sid(2), "llm", parent=sid(1))),
+        findings=[Finding(trace_id=tid(1), name="score", value=1, time_ns=1, finding_id="f1")],
+    )
+    for _ in range(2):
+        store.write("p", batch)
+    t = store.get_trace("p", tid(1))
+    assert t is not None and len(t.spans) == 2 and len(t.findings) == 1
+    assert [x.trace_id for x in store.search_traces("p").traces] == [tid(1)]
+    assert store.count_matching("spans", "p") == 2  # type: ignore[attr-defined]
+
+
+def test_span_search_and_span_filters(store: Store) -> None:
+    write(
+        store,
+        spans=spans(
+            make_span(tid(1), sid(1), "root", dur_ms=100),
+            make_span(tid(1), sid(2), "llm", parent=sid(1), kind="llm", attributes={"usage.total_tokens": 900}),
+            make_span(tid(2), sid(3), "root", start_ms=5000, dur_ms=100),
+            make_span(
+                tid(2), sid(4), "llm", parent=sid(3), start_ms=5001, kind="llm", attributes={"usage.total_tokens": 90}
+            ),
+        ),
+    )
+    r = store.search_traces("p", "span.kind = 'llm' AND span.attributes.usage.total_tokens > 100")
+    assert [x.trace_id for x in r.traces] == [tid(1)]
+    got = store.search_spans("p", "span.kind = 'llm'", order_by="span.attributes.usage.total_tokens DESC")  # type: ignore[attr-defined]
+    assert [(s["span_id"], s["attributes"]) for s in got["spans"]] == [
+        (sid(2), {"usage.total_tokens": 900}),
+        (sid(4), {"usage.total_tokens": 90}),
+    ]
+    assert store.count_matching("traces", "p", "ANY span(descendant(span.kind = 'llm'))") == 2  # type: ignore[attr-defined]
+
+
+def test_chdb_reopen_keeps_data_and_migrates_once(tmp_path: Path) -> None:
+    from tests.unit.store.engines import drop_database, engine_url
+
+    url = engine_url("chdb")
+    s = open_store(str(tmp_path / "d"), url)
+    write(s, spans=spans(make_span(tid(1), sid(1), "kept")))
+    s.close()
+    again = open_store(str(tmp_path / "d"), url)
+    try:
+        assert [t.name for t in again.search_traces("p").traces] == ["kept"]
+        assert again.engine.migrations_applied() == ["0001_core"]  # type: ignore[attr-defined]
+    finally:
+        again.close()
+        drop_database(url)

@@ -1,0 +1,249 @@
+"""Running SQL on ClickHouse: in-process through chDB, or on a server/cluster through clickhouse-connect.
+
+Both executors take the same SQL with ``?`` placeholders (what the query compiler emits) and rewrite each
+into a typed query parameter (``{p0:String}``, ``{p1:Int64}``…) bound server-side; values never enter the
+SQL text. Results come back as Arrow tables and are handed out as row tuples by a DB-API-like cursor, so
+the engine-neutral read code can run unchanged.
+
+chDB allows one data directory per process (``EmbeddedServer already initialized with path …``): the
+first ``chdb://`` store fixes the process's session, and stores on the same path keep apart by database
+(``chdb:///path?database=name``). The session is shared, so each query names its database first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+_encode = msgspec.json.encode
+
+
+# ---------------------------------------------------------------------------- parameters
+def _param_type(value: Any) -> str:
+    if value is None:
+        return "Nullable(String)"
+    if isinstance(value, bool):
+        return "Bool"
+    if isinstance(value, int):
+        return "Int64"
+    if isinstance(value, float):
+        return "Float64"
+    if isinstance(value, str):
+        return "String"
+    if isinstance(value, list | tuple):
+        inner = {_param_type(v) for v in value if v is not None} or {"String"}
+        if len(inner) != 1:
+            raise TypeError(f"a bound array must hold one type, not {sorted(inner)}")
+        return f"Array({inner.pop()})"
+    raise TypeError(f"cannot bind a {type(value).__name__} to a ClickHouse query")
+
+
+def bind(sql: str, params: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """``sql`` with its ``?`` placeholders (outside quotes) as typed parameters, and their values by name.
+
+    Example:
+        >>> bind("SELECT ? WHERE s = '?' AND n > ?", ["a", 3])
+        ("SELECT {p0:String} WHERE s = '?' AND n > {p1:Int64}", {'p0': 'a', 'p1': 3})
+    """
+    out: list[str] = []
+    values: dict[str, Any] = {}
+    quote: str | None = None
+    i = 0
+    for ch in sql:
+        if quote:
+            out.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"', "`"):
+            quote = ch
+            out.append(ch)
+        elif ch == "?":
+            if i >= len(params):
+                raise ValueError(f"the query has more placeholders than the {len(params)} parameters given")
+            value = params[i]
+            out.append(f"{{p{i}:{_param_type(value)}}}")
+            values[f"p{i}"] = value
+            i += 1
+        else:
+            out.append(ch)
+    if i != len(params):
+        raise ValueError(f"the query has {i} placeholders but {len(params)} parameters were given")
+    return "".join(out), values
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _quoted(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def chdb_param_value(value: Any) -> str:
+    """A parameter value as chDB's ``params=`` wants it: the text ClickHouse parses for the declared type
+    (escaped format for scalars, ``\\N`` for NULL, quoted literals inside arrays)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_quoted(v) for v in value) + "]"
+    return _escaped(str(value))
+
+
+# ---------------------------------------------------------------------------- executors
+class Executor:
+    """Runs SQL for one database; ``query`` returns an Arrow table."""
+
+    database: str
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def command(self, sql: str) -> None:
+        raise NotImplementedError
+
+    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        table = self.query(sql, params)
+        columns = [c.to_pylist() for c in table.columns]
+        return list(zip(*columns, strict=True)) if columns else []
+
+    def close(self) -> None:
+        pass
+
+
+_chdb_lock = threading.RLock()
+_chdb_session: Any = None
+_chdb_path: str | None = None
+_chdb_database: str | None = None
+
+
+class ChDBExecutor(Executor):
+    """In-process ClickHouse (chDB). One data path per process; stores on it differ by database."""
+
+    def __init__(self, path: str, database: str = "spanscope"):
+        global _chdb_session, _chdb_path
+        from chdb import session as chdb_session  # ~0.4 s and ~300 MiB: only when a chdb:// store is opened
+
+        self.database = database
+        with _chdb_lock:
+            if _chdb_session is None:
+                _chdb_session = chdb_session.Session(path)
+                _chdb_path = path
+            elif _chdb_path != path:
+                raise RuntimeError(
+                    f"chDB already holds {_chdb_path!r} in this process and allows one data path per process; "
+                    f"use chdb://{_chdb_path}?database=<name> for another store in this process"
+                )
+            self._run(f"CREATE DATABASE IF NOT EXISTS `{database}`", use=False)
+
+    def _run(self, sql: str, params: dict[str, Any] | None = None, *, use: bool = True, fmt: str = "ArrowTable") -> Any:
+        global _chdb_database
+        with _chdb_lock:
+            if use and _chdb_database != self.database:
+                _chdb_session.query(f"USE `{self.database}`")
+                _chdb_database = self.database
+            return _chdb_session.query(sql, fmt, params=params or None)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        text, values = bind(sql, params)
+        return self._run(text, {k: chdb_param_value(v) for k, v in values.items()})
+
+    def command(self, sql: str) -> None:
+        self._run(sql, fmt="CSV")
+
+    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        # The rows travel as the INSERT's data block (JSONEachRow), parsed as data, never as SQL.
+        body = b"\n".join(_encode(dict(zip(columns, row, strict=True))) for row in rows)
+        self._run(f"INSERT INTO `{table}` ({', '.join(columns)}) FORMAT JSONEachRow\n" + body.decode(), fmt="CSV")
+
+
+class HttpExecutor(Executor):
+    """A ClickHouse server or cluster over HTTP (``clickhouse-connect``, imported lazily).
+
+    ``settings`` are ClickHouse settings for every query (from the URL's query string), except
+    ``connect_timeout`` and ``send_receive_timeout``, which configure the client.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 8123,
+        username: str = "default",
+        password: str = "",
+        database: str = "spanscope",
+        secure: bool = False,
+        **settings: Any,
+    ):
+        try:
+            import clickhouse_connect
+        except ImportError:  # pragma: no cover - depends on the install
+            raise RuntimeError(
+                "clickhouse:// stores need the clickhouse extra: pip install 'spanscope[clickhouse]'"
+            ) from None
+        self.database = database
+        client_args: dict[str, Any] = {
+            k: float(settings.pop(k)) for k in ("connect_timeout", "send_receive_timeout") if k in settings
+        }
+        # Acknowledge an insert only once the server has it (async inserts wait for the flush).
+        settings.setdefault("async_insert", 1)
+        settings.setdefault("wait_for_async_insert", 1)
+        admin = clickhouse_connect.get_client(host=host, port=port, username=username, password=password, secure=secure)
+        admin.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+        admin.close()
+        self._client = clickhouse_connect.get_client(
+            host=host,
+            port=port,
+            username=username,
+            password=password,
+            database=database,
+            secure=secure,
+            settings=settings,
+            **client_args,
+        )
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        text, values = bind(sql, params)
+        return self._client.query_arrow(text, parameters=values)
+
+    def command(self, sql: str) -> None:
+        self._client.command(sql)
+
+    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        self._client.insert(table, rows, column_names=list(columns))
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class Cursor:
+    """What the engine-neutral read code expects of a cursor: ``execute(sql, params)``, ``fetchone``, ``fetchall``."""
+
+    def __init__(self, executor: Executor):
+        self._executor = executor
+        self._rows: list[tuple[Any, ...]] = []
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        self._rows = self._executor.rows(sql, params)
+        return self
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._rows[0] if self._rows else None
+
+    def close(self) -> None:
+        self._rows = []
