@@ -13,8 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from spanscope.query.errors import FilterError
 from spanscope.query.grammar import Operator
-from spanscope.query.paths import JsonPath
+from spanscope.query.paths import EVERY, JsonPath, Where
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,10 @@ class Dialect(ABC):
     def compare(self, op: Operator, lhs: Sql, values: Sequence[Any]) -> Sql:
         """``lhs <op> values`` with the values bound (an engine may rewrite an operator it runs slowly)."""
         return Sql(self.render_operator(op, lhs.text, len(values)), lhs.params + tuple(values))
+
+    def compare_many(self, op: Operator, column: str, path: JsonPath, numeric: bool, values: Sequence[Any]) -> Sql:
+        """True when *any* value a ``[*]``/``[?…]`` path selects satisfies ``<op> values``."""
+        raise FilterError(f"JSON paths with [*] or [?…] are not supported on the {self.name} engine yet", 1)
 
     def quantile(self, expr: str, q: float) -> str:
         """The exact ``q``-quantile (0 < q < 1) of ``expr`` over a group, interpolated linearly."""
@@ -179,6 +184,12 @@ def duckdb_json_paths(path: JsonPath) -> list[str]:
     steps: list[str] = []
     run: list[str] = []
     for segment in path:
+        if not isinstance(segment, str | int):
+            raise FilterError(
+                "[*] and [?…] select many values: use them in filter comparisons (and extract_fields), "
+                "not in order_by or group-by fields",
+                1,
+            )
         if isinstance(segment, int) and segment < 0:
             if run:
                 steps.append("/" + "/".join(run))
@@ -214,6 +225,75 @@ class DuckDBDialect(Dialect):
 
     def json_number(self, column: str, path: JsonPath) -> Sql:
         return self.json_text(column, path).wrap("TRY_CAST({} AS DOUBLE)")
+
+    def compare_many(self, op: Operator, column: str, path: JsonPath, numeric: bool, values: Sequence[Any]) -> Sql:
+        expr, params, multi = column, [], False
+        depth = 0
+        run: list[Any] = []
+
+        def flush_run(e: str, ps: list[Any], many: bool) -> str:
+            if not run:
+                return e
+            steps = duckdb_json_paths(tuple(run))
+            run.clear()
+            if not many:
+                for _ in steps:
+                    e = f"json_extract({e}, {self.placeholder})"
+                ps.extend(steps)
+                return e
+            x = f"x{next_var()}"
+            inner = x
+            for _ in steps:
+                inner = f"json_extract({inner}, {self.placeholder})"
+            ps.extend(steps)
+            return f"list_transform({e}, lambda {x}: {inner})"
+
+        counter = iter(range(10_000))
+
+        def next_var() -> int:
+            return next(counter)
+
+        for segment in path:
+            if segment is EVERY or isinstance(segment, Where):
+                expr = flush_run(expr, params, multi)
+                if multi:
+                    x = f"x{next_var()}"
+                    expr = f"flatten(list_transform({expr}, lambda {x}: TRY_CAST({x} AS JSON[])))"
+                else:
+                    expr = f"TRY_CAST({expr} AS JSON[])"
+                multi = True
+                if isinstance(segment, Where):
+                    x = f"x{next_var()}"
+                    key_text = f"json_extract_string({x}, {self.placeholder})"
+                    params.append("/" + _pointer_token(segment.key))
+                    value = segment.value
+                    if isinstance(value, bool):
+                        value = "true" if value else "false"
+                    lhs = f"TRY_CAST({key_text} AS DOUBLE)" if isinstance(value, int | float) else key_text
+                    sym = "=" if segment.op == "=" else "<>"
+                    expr = f"list_filter({expr}, lambda {x}: {lhs} {sym} {self.placeholder})"
+                    params.append(value)
+                depth += 1
+            elif multi and isinstance(segment, int) and not run:
+                # an index right after [*]/[?…] picks among the selected values (DuckDB lists are 1-based)
+                expr = f"({expr})[{self.placeholder}]"
+                params.append(segment + 1 if segment >= 0 else segment)
+                multi = False
+            else:
+                run.append(segment)
+        expr = flush_run(expr, params, multi)
+        if not multi:
+            text = f"json_extract_string({expr}, '$')"
+            lhs = Sql(f"TRY_CAST({text} AS DOUBLE)" if numeric else text, tuple(params))
+            return self.compare(op, lhs, values)
+        v = f"v{next_var()}"
+        if op.symbol in ("IS NULL", "IS NOT NULL"):
+            cond = Sql(f"{v} IS NOT NULL AND json_type({v}) <> 'NULL'")
+            cmp = ">" if op.symbol == "IS NOT NULL" else "="
+            return Sql(f"coalesce(len(list_filter({expr}, lambda {v}: {cond.text})), 0) {cmp} 0", tuple(params))
+        text = f"json_extract_string({v}, '$')"
+        element = self.compare(op, Sql(f"TRY_CAST({text} AS DOUBLE)" if numeric else text), values)
+        return Sql(f"coalesce(len(list_filter({expr}, lambda {v}: {element.text})), 0) > 0", (*params, *element.params))
 
     def compare(self, op: Operator, lhs: Sql, values: Sequence[Any]) -> Sql:
         # DuckDB's ILIKE lower-cases every string it scans, ~4x the cost of LIKE; RE2's case-insensitive

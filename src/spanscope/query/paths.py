@@ -1,8 +1,14 @@
 """Key and JSON-path syntax shared by filters, order-by entries and extract fields.
 
-A path is a sequence of segments: ``str`` keys and ``int`` indexes (negative ones count from the end).
+A path is a sequence of segments: ``str`` keys, ``int`` indexes (negative ones count from the end),
+``[*]`` (every element of a list: :data:`EVERY`) and ``[?key = value]`` / ``[?key != value]`` (the elements
+whose ``key`` has that value: a :class:`Where`). A path with ``[*]`` or ``[?…]`` selects many values; a filter
+comparison on it matches when *any* of them satisfies it, an index after a filter picks among the matches
+(``messages[?role='user'][-1]`` is the last user message).
 
     messages[-1].content          -> ("messages", -1, "content")
+    messages[*].content           -> ("messages", EVERY, "content")
+    messages[?role='user'][-1]    -> ("messages", Where("role", "=", "user"), -1)
     choices[0].message.content    -> ("choices", 0, "message", "content")
     `gen_ai.request.model`        -> ("gen_ai.request.model",)
     ["key with spaces"].x         -> ("key with spaces", "x")
@@ -17,7 +23,55 @@ from typing import Any
 
 from spanscope.query.errors import FilterSyntaxError
 
-JsonPath = tuple[str | int, ...]
+
+class _Every:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "EVERY"
+
+
+EVERY: Any = _Every()
+
+
+class Where(tuple):  # noqa: SLOT001 - a plain immutable value
+    """``[?key = value]``: keep the list elements whose ``key`` equals (``=``) or differs from (``!=``) value."""
+
+    __slots__ = ()
+
+    def __new__(cls, key: str, op: str, value: Any) -> Where:
+        return super().__new__(cls, (key, op, value))
+
+    @property
+    def key(self) -> str:
+        return self[0]
+
+    @property
+    def op(self) -> str:
+        return self[1]
+
+    @property
+    def value(self) -> Any:
+        return self[2]
+
+    def accepts(self, element: Any) -> bool:
+        if not isinstance(element, dict) or self.key not in element:
+            return False
+        equal = (
+            element[self.key] == self.value
+            and type(element[self.key]) is not bool
+            or (isinstance(element[self.key], bool) and element[self.key] is self.value)
+        )
+        return equal if self.op == "=" else not equal
+
+
+JsonPath = tuple[Any, ...]
+
+
+def is_multi(path: JsonPath) -> bool:
+    """True when ``path`` selects many values (it has ``[*]`` or ``[?…]``)."""
+    return any(seg is EVERY or isinstance(seg, Where) for seg in path)
+
 
 _MISSING: Any = object()
 
@@ -69,9 +123,71 @@ def read_quoted(text: str, start: int) -> tuple[str, int]:
     raise FilterSyntaxError("unterminated string starting", start + 1, f"close it with {quote}")
 
 
-def _read_bracket(text: str, start: int) -> tuple[str | int, int]:
+def _read_where(text: str, i: int) -> tuple[Where, int]:
+    """``key = literal]`` / ``key != literal]`` after ``[?`` (the literal: a quoted string, number, true/false)."""
+
+    def skip(k: int) -> int:
+        while k < len(text) and text[k] == " ":
+            k += 1
+        return k
+
+    i = skip(i)
+    if i < len(text) and text[i] == "`":
+        key, i = read_backticked(text, i)
+    elif i < len(text) and text[i] in ("'", '"'):
+        key, i = read_quoted(text, i)
+    else:
+        j = i
+        while j < len(text) and (text[j].isalnum() or text[j] in "_-"):
+            j += 1
+        key, i = text[i:j], j
+    if not key:
+        raise FilterSyntaxError("expected a key after '[?'", i + 1, "for example [?role = 'user']")
+    i = skip(i)
+    if text.startswith("!=", i):
+        op, i = "!=", i + 2
+    elif text.startswith("=", i):
+        op, i = "=", i + 1 + (1 if text.startswith("==", i) else 0)
+    else:
+        raise FilterSyntaxError("expected '=' or '!=' in '[?…]'", i + 1, "for example [?role = 'user']")
+    i = skip(i)
+    value: Any
+    if i < len(text) and text[i] in ("'", '"'):
+        value, i = read_quoted(text, i)
+    else:
+        j = i
+        while j < len(text) and text[j] not in " ]":
+            j += 1
+        word = text[i:j]
+        if word.lower() in ("true", "false"):
+            value = word.lower() == "true"
+        else:
+            try:
+                value = int(word)
+            except ValueError:
+                try:
+                    value = float(word)
+                except ValueError:
+                    raise FilterSyntaxError(
+                        "expected a quoted string, a number, true or false in '[?…]'", i + 1
+                    ) from None
+        i = j
+    i = skip(i)
+    if i >= len(text) or text[i] != "]":
+        raise FilterSyntaxError("expected ']'", i + 1)
+    return Where(key, op, value), i + 1
+
+
+def _read_bracket(text: str, start: int) -> tuple[Any, int]:
     """Read ``[<int>]`` or ``["key"]`` starting at the '[' at ``text[start]``."""
     i = start + 1
+    if i < len(text) and text[i] == "*":
+        i += 1
+        if i >= len(text) or text[i] != "]":
+            raise FilterSyntaxError("expected ']' after '[*'", i + 1)
+        return EVERY, i + 1
+    if i < len(text) and text[i] == "?":
+        return _read_where(text, i + 1)
     if i < len(text) and text[i] in ("'", '"'):
         key, i = read_quoted(text, i)
         segment: str | int = key
@@ -170,10 +286,23 @@ def _step(obj: Any, segment: str | int) -> Any:
 
 
 def walk(obj: Any, path: JsonPath) -> Any:
-    """Follow ``path`` into decoded JSON; returns the module's ``_MISSING`` sentinel when absent."""
-    for segment in path:
+    """Follow ``path`` into decoded JSON; returns the module's ``_MISSING`` sentinel when absent.
+
+    A path with ``[*]``/``[?…]`` gives the list of the values it selects (missing ones left out).
+    """
+    for n, segment in enumerate(path):
         if obj is None or obj is _MISSING:
             return _MISSING
+        if segment is EVERY or isinstance(segment, Where):
+            if not isinstance(obj, list | tuple):
+                return _MISSING
+            chosen = [e for e in obj if segment is EVERY or segment.accepts(e)]
+            rest = path[n + 1 :]
+            if rest and isinstance(rest[0], int):  # an index picks among the matches
+                picked = _step(chosen, rest[0])
+                return walk(picked, rest[1:]) if picked is not _MISSING else _MISSING
+            values = [walk(e, rest) for e in chosen]
+            return [v for v in values if v is not _MISSING]
         obj = _step(obj, segment)
     return obj
 

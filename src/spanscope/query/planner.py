@@ -45,6 +45,7 @@ from spanscope.query.nodes import (
     is_span_only,
 )
 from spanscope.query.parser import parse_filter
+from spanscope.query.paths import is_multi
 
 TRACE_KEYS: Final = ("project", "trace_id")  # what joins spans and findings to their trace
 _TRACE_TIMESTAMP: Final = FIXED_FIELDS["trace.timestamp"]
@@ -242,6 +243,9 @@ class _Planner:
         if node.field.type is ValueType.JSON:
             # Booleans compare as their JSON text, which is how json_text renders them.
             values = [("true" if v else "false") if isinstance(v, bool) else v for v in values]
+            if is_multi(node.field.path):
+                column = f"{alias}.{node.field.spec.column}"
+                return self.d.compare_many(node.op, column, node.field.path, node.numeric, values)
         return self.d.compare(node.op, self.value(node.field, alias, node.numeric), values)
 
     def negate(self, inner: Sql) -> Sql:

@@ -1,0 +1,89 @@
+"""``[*]`` and ``[?key = value]`` in JSON paths: filters match when any selected value does; an index after
+a filter picks among the matches; extract_fields gives the list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from spanscope.ingest import IngestBatch
+from spanscope.model import Span
+from spanscope.query import FilterError, compile_filter, json_path_get, parse_filter
+from spanscope.store import Store, open_store
+from tests.helpers import make_span, sid, tid
+
+CHATS = {
+    1: [{"role": "system", "content": "be nice"}, {"role": "user", "content": "I want a refund"},
+        {"role": "assistant", "content": "ok"}, {"role": "user", "content": "thanks", "score": 3}],
+    2: [{"role": "system", "content": "refund policy: none"}, {"role": "user", "content": "where is my order"}],
+    3: [{"role": "user", "content": "refund now", "score": 9}],
+    4: "not a list",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    s = open_store(str(Path(tmp_path_factory.mktemp("multi"))))
+    spans = [
+        msgspec.convert(make_span(tid(n), sid(n), "llm", inputs={"messages": chat}), Span) for n, chat in CHATS.items()
+    ]
+    s.write("p", IngestBatch(spans=spans))
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        ("span.inputs.messages[*].content ILIKE '%refund%'", {1, 2, 3}),
+        ("span.inputs.messages[?role='user'].content ILIKE '%refund%'", {1, 3}),
+        ("span.inputs.messages[?role = 'user'][-1].content ILIKE '%refund%'", {3}),
+        ("span.inputs.messages[?role='user'][0].content = 'I want a refund'", {1}),
+        ("span.inputs.messages[?role != 'user'].content LIKE 'refund%'", {2}),
+        ("span.inputs.messages[*].score > 5", {3}),
+        ("span.inputs.messages[?score = 3].role = 'user'", {1}),
+        ("span.inputs.messages[*].score IS NOT NULL", {1, 3}),
+        ("span.inputs.messages[*].score IS NULL", {2, 4}),
+        ("NOT span.inputs.messages[*].content ILIKE '%refund%'", {4}),
+        ("span.inputs.messages[*].role IN ('assistant')", {1}),
+    ],
+)
+def test_filters_over_many_values(store: Store, flt: str, expected: set[int]) -> None:
+    got = {int(t.trace_id, 16) for t in store.search_traces("p", flt).traces}
+    assert got == expected, flt
+
+
+def test_extract_fields_give_the_list() -> None:
+    doc = {"messages": CHATS[1]}
+    assert json_path_get(doc, "messages[*].role") == ["system", "user", "assistant", "user"]
+    assert json_path_get(doc, "messages[?role='user'].content") == ["I want a refund", "thanks"]
+    assert json_path_get(doc, "messages[?role='user'][-1].content") == "thanks"
+    assert json_path_get(doc, "messages[?score=3].content") == ["thanks"]
+    assert json_path_get({"messages": "x"}, "messages[*].content") is None
+
+
+@pytest.mark.parametrize(
+    ("flt", "column"),
+    [
+        ("span.inputs.messages[?].content = 'a'", 23),
+        ("span.inputs.messages[?role 'user'].content = 'a'", 28),
+        ("span.inputs.messages[?role = user].content = 'a'", 30),
+        ("span.inputs.messages[*.content = 'a'", 21),
+    ],
+)
+def test_malformed_paths_name_the_column(flt: str, column: int) -> None:
+    with pytest.raises(FilterError) as err:
+        parse_filter(flt)
+    assert err.value.column == column, str(err.value)
+
+
+def test_many_values_are_refused_where_one_is_needed() -> None:
+    from spanscope.query import compile_order_by
+
+    compile_order_by("tag.`a[*]`")  # backticks: a key that happens to contain "[*]", fine
+    with pytest.raises(FilterError):
+        compile_order_by(["span.inputs.messages[*].content"])
+    assert compile_filter("span.inputs.messages[*].content = 'x'")[0].startswith("EXISTS")
