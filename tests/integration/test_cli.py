@@ -18,7 +18,10 @@ def run(*args: str, env_extra: dict[str, str] | None = None, timeout: float = 18
 
 def test_demo_then_search_and_trace(tmp_path: Path) -> None:
     data = str(tmp_path / "store")
-    demo = run("demo", "--traces", "40", "--data-dir", data, "--port", "0", env_extra={"SPANSCOPE_ENDPOINT": ""})
+    demo = run(
+        "demo", "--traces", "40", "--project", "demo", "--data-dir", data, "--port", "0",
+        env_extra={"SPANSCOPE_ENDPOINT": ""},
+    )  # fmt: skip
     assert demo.returncode == 0, demo.stderr
     assert "tag.quality_score < 0.7" in demo.stdout and "delivered: yes" in demo.stdout
 

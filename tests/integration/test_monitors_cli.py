@@ -28,7 +28,17 @@ def run(*args: str, env_extra: dict[str, str] | None = None, timeout: float = 30
 def test_degraded_demo_fires_a_quality_monitor_and_shows_a_regression(tmp_path: Path) -> None:
     data = str(tmp_path / "store")
     demo = run(
-        "demo", "--traces", "140", "--degrade", "--data-dir", data, "--port", "0", env_extra={"SPANSCOPE_ENDPOINT": ""}
+        "demo",
+        "--traces",
+        "140",
+        "--degrade",
+        "--project",
+        "demo",
+        "--data-dir",
+        data,
+        "--port",
+        "0",
+        env_extra={"SPANSCOPE_ENDPOINT": ""},
     )
     assert demo.returncode == 0, demo.stderr
     assert "degraded on purpose" in demo.stdout

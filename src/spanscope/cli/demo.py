@@ -14,7 +14,7 @@ from rich.table import Table
 import spanscope
 from spanscope.cli.demo_app import ChatbotSimulator, simulate
 from spanscope.client import Client
-from spanscope.settings import DEFAULT_PORT
+from spanscope.settings import DEFAULT_PORT, resolve
 
 EXAMPLES = (
     ("Low-quality turns", "tag.quality_score < 0.7"),
@@ -55,7 +55,7 @@ def run_demo(
         server = ServerThread(data_dir, port=want).start()
         endpoint = server.url
         console.print(f"[bold]spanscope[/bold] server on {endpoint} (store: {Path(data_dir).resolve()})")
-    project = project or "demo"
+    project = resolve("project", project)  # "default" unless --project / SPANSCOPE_PROJECT say otherwise
     try:
         spanscope.configure(endpoint=endpoint, project=project)
         t0 = time.perf_counter()
@@ -113,7 +113,7 @@ def run_demo(
         if worst:
             console.print(f"  spanscope trace {worst} --project {project}{dd}")
         console.print(
-            "  python -c \"import spanscope; spanscope.configure(project='demo'); "
+            f"  python -c \"import spanscope; spanscope.configure(project='{project}'); "
             "print(spanscope.search_traces('tag.quality_score < 0.7', "
             "extract_fields=['span.inputs.messages', 'span.outputs.choices', "
             "'span.attributes.usage.total_tokens']))\"   # needs `spanscope serve` running"
