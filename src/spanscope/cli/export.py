@@ -8,7 +8,6 @@ one answers, else read the store file directly.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from spanscope.cli.query import fill_table
 from spanscope.client import ApiError, Client, span_rows_to_frame
 from spanscope.query import FilterError
 from spanscope.settings import resolve
@@ -117,13 +117,6 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cell(value: Any, width: int = 50) -> str:
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def run_spans(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     try:
@@ -146,18 +139,6 @@ def run_spans(args: argparse.Namespace) -> int:
     console = Console() if sys.stdout.isatty() else Console(width=200)
     # Tags and findings are in --format csv/json; the table keeps to the span and the asked-for fields.
     cols = ["trace_id", "span_id", "name", "kind", "status", "start_time", "duration_ms", *(args.fields or [])]
-    for c in cols:
-        table.add_column(c, overflow="fold")
-    for _, r in df.iterrows():
-        cells = []
-        for c in cols:
-            v = r[c]
-            if c == "start_time":
-                cells.append(v.strftime("%Y-%m-%d %H:%M:%S") if v is not None else "")
-            elif c == "duration_ms":
-                cells.append(f"{v:,.1f}")
-            else:
-                cells.append(_cell(v))
-        table.add_row(*cells)
+    fill_table(table, df, cols)
     console.print(table)
     return 0

@@ -79,6 +79,13 @@ def run_search(args: argparse.Namespace) -> int:
     table = Table(title=f"{len(df)} trace(s)" + (f" matching {args.filter!r}" if args.filter else ""))
     cols = ["trace_id", "name", "status", "start_time", "duration_ms"]
     cols += [c for c in df.columns if c.startswith(("tag.", "finding."))] + list(args.fields or [])
+    fill_table(table, df, cols)
+    Console().print(table)
+    return 0
+
+
+def fill_table(table: Table, df: Any, cols: list[str]) -> None:
+    """Add ``cols`` of ``df`` to a rich table: times to the second, durations in ms, other values cut short."""
     for c in cols:
         table.add_column(c, overflow="fold")
     for _, r in df.iterrows():
@@ -92,8 +99,6 @@ def run_search(args: argparse.Namespace) -> int:
             else:
                 cells.append(_cell(v))
         table.add_row(*cells)
-    Console().print(table)
-    return 0
 
 
 def run_trace(args: argparse.Namespace) -> int:

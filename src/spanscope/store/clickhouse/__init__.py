@@ -54,6 +54,7 @@ class ClickHouseStore(WriteMixin, ReadMixin):
     """The ClickHouse engine over one :class:`Executor` (one database)."""
 
     dialect = DIALECT
+    IN_LIST = "has(?, {column})"
 
     def __init__(self, executor: Executor, *, read_only: bool = False):
         self._ex = executor
@@ -89,56 +90,6 @@ class ClickHouseStore(WriteMixin, ReadMixin):
     # ------------------------------------------------------------------ reads (engine-specific parts)
     def _cursor(self) -> Any:
         return Cursor(self._ex)
-
-    def _findings_of(self, con: Any, project: str, ids: list[str]) -> dict[str, list[dict]]:
-        by_trace: dict[str, list[dict[str, Any]]] = {}
-        if not ids:
-            return by_trace
-        for tid, sid, name, value, time_ns in con.execute(
-            "SELECT trace_id, span_id, name, value, time_ns FROM findings_current "
-            "WHERE project = ? AND has(?, trace_id)",
-            [project, ids],
-        ).fetchall():
-            by_trace.setdefault(tid, []).append(
-                {"span_id": sid, "name": name, "value": _loads(value), "time_ns": time_ns}
-            )
-        return by_trace
-
-    def _spans_of(
-        self,
-        con: Any,
-        project: str,
-        windows: list[tuple[str, int | None, int | None]],
-        root_ids: list[str] | None = None,
-    ) -> dict[str, list[dict[str, Any]]]:
-        by_trace: dict[str, list[dict[str, Any]]] = {}
-        known = [w for w in windows if w[1] is not None]
-        if not known:
-            return by_trace
-        lo = min(w[1] for w in known)  # type: ignore[type-var]
-        hi = max(w[2] for w in known)  # type: ignore[type-var]
-        roots = " AND has(?, span_id)" if root_ids is not None else ""
-        params: list[Any] = [project, lo, hi, [w[0] for w in known]]
-        if root_ids is not None:
-            params.append(root_ids)
-        for r in con.execute(
-            "SELECT trace_id, span_id, parent_span_id, name, start_time_ns, attributes, inputs, outputs FROM spans "
-            f"WHERE project = ? AND start_time_ns BETWEEN ? AND ? AND has(?, trace_id){roots} "
-            "ORDER BY start_time_ns, span_id",
-            params,
-        ).fetchall():
-            by_trace.setdefault(r[0], []).append(
-                {
-                    "span_id": r[1],
-                    "parent_span_id": r[2],
-                    "name": r[3],
-                    "start_time_ns": r[4],
-                    "attributes": _loads(r[5]) or {},
-                    "inputs": _loads(r[6]),
-                    "outputs": _loads(r[7]),
-                }
-            )
-        return by_trace
 
     def query_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._ex.rows(sql, params)

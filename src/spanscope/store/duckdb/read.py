@@ -58,6 +58,8 @@ class ReadMixin:
 
     _con: duckdb.DuckDBPyConnection
     dialect = DIALECT
+    # ``column`` is one of a bound list parameter (the one engine-specific piece of the page enrichment).
+    IN_LIST = "{column} IN (SELECT unnest(?))"
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         return self._con.cursor()
@@ -364,7 +366,7 @@ class ReadMixin:
             return by_trace
         for tid, sid, name, value, time_ns in con.execute(
             "SELECT trace_id, span_id, name, value, time_ns FROM findings_current "
-            "WHERE project = ? AND trace_id IN (SELECT unnest(?))",
+            f"WHERE project = ? AND {self.IN_LIST.format(column='trace_id')}",
             [project, ids],
         ).fetchall():
             by_trace.setdefault(tid, []).append(
@@ -387,13 +389,13 @@ class ReadMixin:
             return by_trace
         lo = min(w[1] for w in known)  # type: ignore[type-var]
         hi = max(w[2] for w in known)  # type: ignore[type-var]
-        roots = " AND list_contains(?, span_id)" if root_ids is not None else ""
+        roots = f" AND {self.IN_LIST.format(column='span_id')}" if root_ids is not None else ""
         params: list[Any] = [project, lo, hi, [w[0] for w in known]]
         if root_ids is not None:
             params.append(root_ids)
         for r in con.execute(
             "SELECT trace_id, span_id, parent_span_id, name, start_time_ns, attributes, inputs, outputs FROM spans "
-            f"WHERE project = ? AND start_time_ns BETWEEN ? AND ? AND trace_id IN (SELECT unnest(?)){roots} "
+            f"WHERE project = ? AND start_time_ns BETWEEN ? AND ? AND {self.IN_LIST.format(column='trace_id')}{roots} "
             "ORDER BY start_time_ns, span_id",
             params,
         ).fetchall():
