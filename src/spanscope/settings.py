@@ -228,11 +228,40 @@ SETTINGS: Final[tuple[Setting, ...]] = (
         "server",
     ),
     Setting(
+        "apply_delay",
+        "SPANSCOPE_APPLY_DELAY",
+        float,
+        0.25,
+        "Seconds the database writer gathers acknowledged requests before writing them in one transaction "
+        "(less when a read is waiting, which makes it write at once): fewer, larger transactions cost less per span.",
+        "server",
+    ),
+    Setting(
         "write_batch_rows",
         "SPANSCOPE_WRITE_BATCH_ROWS",
         int,
         20_000,
         "Rows written to the database in one transaction at most (ingest is acked earlier, once in the ingest log).",
+        "server",
+    ),
+    # --- retention (docs/scale-out.md#retention) ---
+    Setting(
+        "retention_days",
+        "SPANSCOPE_RETENTION_DAYS",
+        str,
+        None,
+        "Delete trace data older than this many days: `30` for every project, `30,audit=365,scratch=7` with "
+        "per-project overrides (`0` keeps forever; `spanscope serve --retention-days` is repeatable). ClickHouse: "
+        "TTL rules on its tables, set at start-up when this changes; DuckDB: a periodic delete.",
+        "server",
+    ),
+    Setting(
+        "retention_interval",
+        "SPANSCOPE_RETENTION_INTERVAL",
+        float,
+        3600.0,
+        "Seconds between two retention deletes on a DuckDB store (the first runs at start-up); ClickHouse "
+        "expires rows in its merges.",
         "server",
     ),
     # --- metrics and monitors (docs/metrics.md, docs/monitors.md) ---

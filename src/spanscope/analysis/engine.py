@@ -238,7 +238,8 @@ def compare(
         rows = [r for r in members if r[flag]]
         traces = len(rows)
         durations = sorted(r[2] for r in rows if r[2] is not None)
-        mine = [r for r in per_name if r[flag - 2] is True]
+        # The other grouping set's rows hold NULL there (DuckDB) or 0 (ClickHouse, where flags are 1/0).
+        mine = [r for r in per_name if r[flag - 2]]
         cohorts[label] = {
             "filter": flt,
             "traces": traces,
@@ -261,7 +262,9 @@ def compare(
             entry[f"{measure}_diff"] = (b - a) if a is not None and b is not None else None
         p95a, p95b = entry.get("p95_ms_a"), entry.get("p95_ms_b")
         entry["p95_ratio"] = (p95b / p95a) if p95a and p95b is not None else None
-    span_names = sorted(names.values(), key=lambda e: -abs(e.get("p95_ms_diff") or 0))
+    # Differences under a nanosecond are ties (engines round the last bit apart), broken by name: the same
+    # order on every engine, whatever order the grouping sets came back in.
+    span_names = sorted(names.values(), key=lambda e: (-round(abs(e.get("p95_ms_diff") or 0), 6), e["name"]))
     values = _sample(store, project, samples["a"], samples["b"])
     skip = _filter_keys(filter_a) | _filter_keys(filter_b)
     differences = []
@@ -290,23 +293,23 @@ def _sample(store: AnalysisStore, project: str, ids_a: list[str], ids_b: list[st
     out: dict[str, dict[str, list[Any]]] = {"a": {}, "b": {}}
     if not ids:
         return out
+    among = store.dialect.in_list("trace_id")
     info = {
         r[0]: ((_decode(r[1]) if r[1] else {}) or {}, (_decode(r[2]) if r[2] else {}) or {})
         for r in store.query_rows(
-            "SELECT trace_id, tags, metadata FROM traces WHERE project = ? AND trace_id IN (SELECT unnest(?))",
+            f"SELECT trace_id, tags, metadata FROM traces WHERE project = ? AND {among}",
             [project, ids],
         )
     }
     findings: dict[str, dict[str, Any]] = {}
     for tid, name, value in store.query_rows(
-        "SELECT trace_id, name, value FROM findings_current WHERE project = ? AND trace_id IN (SELECT unnest(?)) "
-        "ORDER BY time_ns",
+        f"SELECT trace_id, name, value FROM findings_current WHERE project = ? AND {among} ORDER BY time_ns",
         [project, ids],
     ):
         findings.setdefault(tid, {})[name] = _decode(value)
     spans: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for tid, name, attrs in store.query_rows(
-        "SELECT trace_id, name, attributes FROM spans WHERE project = ? AND trace_id IN (SELECT unnest(?))",
+        f"SELECT trace_id, name, attributes FROM spans WHERE project = ? AND {among}",
         [project, ids],
     ):
         spans.setdefault(tid, []).append((name, (_decode(attrs) if attrs else {}) or {}))
@@ -341,7 +344,7 @@ def _path_spans(
     by_trace: dict[str, list[PathSpan]] = {}
     for r in store.query_rows(
         "SELECT trace_id, span_id, parent_span_id, name, kind, start_time_ns, end_time_ns FROM spans "
-        f"WHERE project = ? AND list_contains(?, trace_id){window}",
+        f"WHERE project = ? AND {store.dialect.in_list('trace_id')}{window}",
         params,
     ):
         by_trace.setdefault(r[0], []).append(PathSpan(*r[1:]))

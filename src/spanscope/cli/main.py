@@ -37,6 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--require-auth", action="store_true", default=None, help=_help("require_auth"))
     p.add_argument("--insecure", action="store_true", default=None, help=_help("insecure"))
     p.add_argument("--monitors", metavar="FILE", default=None, help=_help("monitors_file"))
+    p.add_argument(
+        "--retention-days",
+        action="append",
+        metavar="DAYS|PROJECT=DAYS",
+        default=None,
+        help=_help("retention_days"),
+    )
 
     p = sub.add_parser("demo", help="Simulate a customer-service chatbot, trace it, then show searches to try.")
     p.add_argument("--traces", type=int, default=300, help="Chatbot turns to simulate (default 300).")
@@ -85,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     datasets_cli.add_parser(sub, _add_endpoint_args)  # datasets create|list|show|export|add-traces|diff
     evals_cli.add_parser(sub, _add_endpoint_args)  # eval run|compare|list|show
+
+    from spanscope.cli import migrate as migrate_cli
+
+    migrate_cli.add_parsers(sub)  # migrate, migrate-data
     return parser
 
 
@@ -105,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from spanscope.server import serve
         from spanscope.server.run import UnsafeBind
+        from spanscope.store.retention import RetentionError
 
         try:
             serve(
@@ -115,13 +127,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log_level=args.log_level,
                 require_auth=args.require_auth,
                 insecure=args.insecure,
+                retention_days=args.retention_days,
             )
-        except UnsafeBind as exc:
+        except (UnsafeBind, RetentionError) as exc:
             print(f"spanscope serve: {exc}", file=sys.stderr)
             return 2
         return 0
     if args.command == "keys":
         return keys_cli.run(args)
+    if args.command in ("migrate", "migrate-data"):
+        from spanscope.cli import migrate as migrate_cli
+
+        return migrate_cli.run(args)
     if args.command == "monitors":
         return monitors_cli.run(args)
     if args.command == "demo":

@@ -297,10 +297,15 @@ def _pb_attrs(kvs: Iterable[Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kv in kvs:
         v = kv.value
+        # the common scalar cases inline: this loop runs for every attribute of every span. A non-empty
+        # string_value means the oneof holds a string (one call fewer than asking WhichOneof first).
+        s = v.string_value
+        if s:
+            out[kv.key] = s
+            continue
         which = v.WhichOneof("value")
-        # the common scalar cases inline: this loop runs for every attribute of every span
         if which == "string_value":
-            out[kv.key] = v.string_value
+            out[kv.key] = s
         elif which == "int_value":
             out[kv.key] = v.int_value
         elif which == "bool_value":

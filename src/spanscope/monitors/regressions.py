@@ -34,6 +34,8 @@ import numpy as np
 
 from spanscope.monitors.evaluate import observations
 from spanscope.monitors.rules import Aggregate, MetricField, Rule, parse_duration, parse_field
+from spanscope.query import DuckDBDialect
+from spanscope.query.dialect import Dialect
 
 _MAX_NS = 2**63 - 1
 _LOWER_IS_BETTER = ("duration", "latency", "token", "cost", "time_to_first", "ttft", "error")
@@ -198,25 +200,28 @@ def _rule(metric: str, filter: str | None) -> Rule:
     return Rule(text=metric, aggregate=Aggregate("avg", f, None, f"avg({metric})"), filter=filter, window_s=1.0)
 
 
-def _con(store: Any) -> tuple[Any, bool]:
+def _con(store: Any) -> tuple[Any, bool, Dialect | None]:
+    """A cursor, whether to close it, and the store's dialect (a bare cursor is DuckDB's)."""
     if hasattr(store, "execute") and not hasattr(store, "search_traces"):
-        return store, False  # already a cursor / connection
+        return store, False, None  # already a cursor / connection
     barrier = getattr(store, "barrier", None)
     if callable(barrier):
         barrier()
-    return store._cursor(), True
+    return store._cursor(), True, getattr(store, "dialect", None)
 
 
-def _rows(con: Any, rule: Rule, project: str, lo: int, hi: int, by: MetricField | None) -> list[tuple[Any, ...]]:
-    obs, params = observations(rule, project, lo, hi)
+def _rows(
+    con: Any, d: Dialect | None, rule: Rule, project: str, lo: int, hi: int, by: MetricField | None
+) -> list[tuple[Any, ...]]:
+    obs, params = observations(rule, project, lo, hi, d)
     if by is None:
         return con.execute(f"SELECT v, ts, NULL FROM ({obs}) o WHERE v IS NOT NULL ORDER BY ts", params).fetchall()
     column = "t.tags" if by.kind == "tag" else "t.metadata"
-    pointer = "/" + (by.key or "").replace("~", "~0").replace("/", "~1")
+    group = (d or DuckDBDialect()).json_text(column, (by.key or "",))
     return con.execute(
-        f"SELECT o.v, o.ts, json_extract_string({column}, ?) AS g FROM ({obs}) o JOIN traces t "
-        "ON t.project = ? AND t.trace_id = o.trace_id WHERE o.v IS NOT NULL ORDER BY o.ts",
-        [pointer, *params, project],
+        f"SELECT o.v, o.ts, {group.text} AS g FROM ({obs}) o JOIN traces t ON t.trace_id = o.trace_id "
+        "WHERE t.project = ? AND o.v IS NOT NULL ORDER BY o.ts",
+        [*group.params, *params, project],
     ).fetchall()
 
 
@@ -248,18 +253,18 @@ def regressions(
     by_field = parse_field(by) if by else None
     if by_field is not None and by_field.kind not in ("tag", "metadata"):
         raise ValueError(f"by must be tag.<key> or metadata.<key>, got {by!r}")
-    con, close = _con(store)
+    con, close, d = _con(store)
     try:
         if by_field is None:
             end = at_ns
             if end is None:
-                last = _rows(con, rule, project, 0, _MAX_NS, None)
+                last = _rows(con, d, rule, project, 0, _MAX_NS, None)
                 if not last:
                     return []
                 end = int(last[-1][1]) + 1
             w, prev = int(parse_duration(window) * 1e9), int(parse_duration(previous) * 1e9)
-            cur = [r[0] for r in _rows(con, rule, project, end - w, end, None)]
-            base = [r[0] for r in _rows(con, rule, project, end - w - prev, end - w, None)]
+            cur = [r[0] for r in _rows(con, d, rule, project, end - w, end, None)]
+            base = [r[0] for r in _rows(con, d, rule, project, end - w - prev, end - w, None)]
             if len(cur) < min_samples or len(base) < min_samples:
                 return []
             return [
@@ -274,7 +279,7 @@ def regressions(
                 )
             ]
         groups: dict[str, list[float]] = {}
-        for v, _, g in _rows(con, rule, project, 0, _MAX_NS, by_field):
+        for v, _, g in _rows(con, d, rule, project, 0, _MAX_NS, by_field):
             if g is not None:
                 groups.setdefault(str(g), []).append(float(v))  # insertion order = first appearance
     finally:
@@ -307,9 +312,9 @@ def find_change_point(
 ) -> ChangePoint | None:
     """The most likely single shift of ``metric`` over time (observations since ``since_ns``, in time order)."""
     rule = _rule(metric, filter)
-    con, close = _con(store)
+    con, close, d = _con(store)
     try:
-        rows = _rows(con, rule, project, since_ns, _MAX_NS, None)
+        rows = _rows(con, d, rule, project, since_ns, _MAX_NS, None)
     finally:
         if close:
             con.close()

@@ -74,10 +74,12 @@ def trace_url(base: str, project: str, trace_id: str) -> str:
 
 
 def data_dir_of(store: Any) -> Path:
-    """The store's directory (the embedded store's file lives there), else the data_dir setting."""
+    """The store's directory (the embedded store's file lives there), else the server's data dir (where the
+    ingest log of a store in front of ClickHouse lives), else the data_dir setting."""
     path = getattr(store, "path", None)
     if path is None:
-        return Path(resolve("data_dir"))
+        log_dir = getattr(getattr(store, "log", None), "dir", None)
+        return Path(log_dir).parent if log_dir is not None else Path(resolve("data_dir"))
     p = Path(path)
     return p.parent if p.suffix == ".duckdb" else p
 
@@ -132,6 +134,11 @@ class MonitorService:
     def now_ns(self) -> int:
         return int(self.clock())
 
+    @property
+    def dialect(self) -> Any:
+        """The store's SQL dialect (None: DuckDB's, the default of the evaluation)."""
+        return getattr(self.store, "dialect", None)
+
     def _cursor(self) -> Any:
         # Wait (briefly) until every acknowledged write is in the database, as searches do.
         barrier = getattr(self.store, "barrier", None)
@@ -181,6 +188,7 @@ class MonitorService:
                 self.now_ns() if at_ns is None else at_ns,
                 min_samples=spec.min_samples,
                 examples=max(spec.examples, 1),
+                dialect=self.dialect,
             )
         finally:
             con.close()
@@ -211,7 +219,13 @@ class MonitorService:
             con = self._cursor()
             try:
                 ev = evaluate(
-                    con, spec.parsed(), spec.project, now, min_samples=spec.min_samples, examples=spec.examples
+                    con,
+                    spec.parsed(),
+                    spec.project,
+                    now,
+                    min_samples=spec.min_samples,
+                    examples=spec.examples,
+                    dialect=self.dialect,
                 )
                 offenders = [o["trace_id"] for o in offending(con, ev, spec.max_offending)] if ev.firing else []
             except Exception as exc:  # noqa: BLE001 - recorded on the monitor, the scheduler carries on

@@ -104,6 +104,40 @@ class Dialect(ABC):
         """A hash of ``expr`` that is the same for the same value (for repeatable samples)."""
         return f"hash({expr})"
 
+    def in_list(self, column: str) -> str:
+        """True when ``column`` is one of the values of one bound list parameter."""
+        return f"{column} IN (SELECT unnest({self.placeholder}))"
+
+    def int_div(self, dividend: str, divisor: str) -> str:
+        """Integer division of two integer expressions (exact for nanosecond values; no double in between)."""
+        return f"(({dividend}) // ({divisor}))"
+
+    def try_double(self, text: str) -> str:
+        """The text expression ``text`` as a double, SQL NULL when it is not a number."""
+        return f"TRY_CAST({text} AS DOUBLE)"
+
+    def stored_text(self, column: str) -> str:
+        """The JSON text stored in ``column`` as text, as it is stored (NULL stays NULL)."""
+        return f"CAST({column} AS VARCHAR)"
+
+    def md5_hex(self, text: str) -> str:
+        """The MD5 digest of the text expression ``text`` as 32 lowercase hex digits."""
+        return f"md5({text})"
+
+    def json_keys(self, column: str) -> str:
+        """One row per top-level key of the JSON object in ``column`` (a set-returning select item)."""
+        return f"unnest(json_keys({column}))"
+
+    def json_key_is_number(self, column: str, key: str) -> str:
+        """True when the value under the top-level key ``key`` (an SQL expression) of the JSON object in
+        ``column`` is a number or a boolean."""
+        pointer = f"'/' || replace(replace({key}, '~', '~0'), '/', '~1')"
+        return f"json_type({column}, {pointer}) IN ('DOUBLE', 'UBIGINT', 'BIGINT', 'BOOLEAN')"
+
+    def outer_joins(self, sql: str) -> str:
+        """``sql`` (a whole statement) with standard outer joins: a row without a match gets NULLs."""
+        return sql
+
     def count(self, table: str, alias: str, keys: Sequence[str], condition: Sql, outer: str = "t") -> Sql:
         """How many rows of ``table`` sharing ``keys`` with the ``outer`` row satisfy ``condition``."""
         where = [f"{alias}.{key} = {outer}.{key}" for key in keys] + [condition.text]

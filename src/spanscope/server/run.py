@@ -8,16 +8,20 @@ import ipaddress
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 
 from spanscope.server.app import create_app
 from spanscope.server.keys import KeyStore
 from spanscope.settings import resolve
 from spanscope.store import open_store
+from spanscope.store.retention import RetentionPolicy, RetentionService, parse_policy
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -64,8 +68,13 @@ def serve(
     log_level: str = "info",
     require_auth: bool | None = None,
     insecure: bool | None = None,
+    retention_days: str | Sequence[str] | None = None,
 ) -> None:
-    """Run the server in the foreground until interrupted."""
+    """Run the server in the foreground until interrupted.
+
+    ``retention_days``: ``"30"``, ``"30,audit=365"`` or the repeated ``--retention-days`` values
+    (``store/retention.py``); raises ``RetentionError`` before opening anything when it does not parse.
+    """
     host = resolve("host", host)
     port = int(resolve("port", port))
     data_dir = resolve("data_dir", data_dir)
@@ -76,13 +85,16 @@ def serve(
             f"refusing to serve on {host} without authentication: add --require-auth (create keys with "
             "`spanscope keys create --project P`), or --insecure to accept the risk"
         )
+    policy = parse_policy(resolve("retention_days", retention_days or None))
     store = open_store(
         str(data_dir),
         store_url,
         write_batch_rows=int(resolve("write_batch_rows")),
         max_pending_rows=int(resolve("max_pending_rows")),
+        apply_delay=float(resolve("apply_delay")),
     )
     app = create_app(store, keys=KeyStore(str(data_dir)) if require_auth else None)
+    install_retention(app, store, policy)
     sock = _bind(host, port)
     server = uvicorn.Server(_config(app, log_level))
     auth = "API keys required" if require_auth else "no auth"
@@ -94,6 +106,27 @@ def serve(
         server.run(sockets=[sock])
     finally:
         sock.close()
+
+
+def install_retention(
+    app: Starlette, store: Any, policy: RetentionPolicy, interval: float | None = None
+) -> RetentionService:
+    """Apply ``policy`` while ``app`` runs (ClickHouse: TTL rules at start-up; DuckDB: a periodic delete)."""
+    service = RetentionService(store, policy, interval=float(resolve("retention_interval", interval)))
+    app.state.spanscope_retention = service
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: Any) -> AsyncIterator[Any]:
+        async with inner(a) as value:
+            await run_in_threadpool(service.start)
+            try:
+                yield value
+            finally:
+                await run_in_threadpool(service.stop)  # before the store closes (the inner context's exit)
+
+    app.router.lifespan_context = lifespan
+    return service
 
 
 def _describe(store_url: str | None, data_dir: str) -> str:
@@ -124,15 +157,19 @@ class ServerThread:
         *,
         require_auth: bool = False,
         store_url: str | None = None,
+        retention_days: str | Sequence[str] | None = None,
+        retention_interval: float | None = None,
         **app_kwargs: Any,
     ):
         self.data_dir = Path(data_dir)
         self.host = host
         self._sock = _bind(host, port)
         self.port = self._sock.getsockname()[1]
+        policy = parse_policy(resolve("retention_days", retention_days or None))
         self.store = open_store(str(self.data_dir), store_url)
         self.keys = KeyStore(self.data_dir) if require_auth else None
         self.app = create_app(self.store, keys=self.keys, **app_kwargs)
+        self.retention = install_retention(self.app, self.store, policy, retention_interval)
         self._server = uvicorn.Server(_config(self.app, "warning"))
         self._thread = threading.Thread(target=self._run, name="spanscope-server", daemon=True)
 

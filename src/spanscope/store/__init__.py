@@ -37,6 +37,7 @@ def open_store(
     read_only: bool = False,
     write_batch_rows: int = 20_000,
     max_pending_rows: int = 50_000,
+    apply_delay: float = 0.25,
 ) -> Store:
     """Open the store named by ``store_url`` (default: DuckDB in ``data_dir``).
 
@@ -60,4 +61,6 @@ def open_store(
         return engine
     from spanscope.store.durable import DurableStore
 
-    return DurableStore(engine, data_dir, max_rows=write_batch_rows, max_queue_rows=max_pending_rows)
+    return DurableStore(
+        engine, data_dir, max_rows=write_batch_rows, max_queue_rows=max_pending_rows, apply_delay=apply_delay
+    )

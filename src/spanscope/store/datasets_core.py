@@ -32,6 +32,7 @@ import os
 import random
 import re
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -538,3 +539,122 @@ def diff_members(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, 
             1 for rid, r in by_b.items() if rid in by_a and by_a[rid]["revision_hash"] == r["revision_hash"]
         ),
     }
+
+
+# ---------------------------------------------------------------------------------------------- engines
+# The quality tables' columns in table order, with their types ("string", "int32", "int64", "float64"): what
+# every engine inserts, row tuples in this order (DuckDB: ``store/schema.py``; ClickHouse: the ``*_data``
+# tables of ``store/clickhouse/schema.py``, which add ``_version``).
+QUALITY_COLUMNS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
+    "datasets": (
+        ("project", "string"),
+        ("name", "string"),
+        ("description", "string"),
+        ("created_at_ns", "int64"),
+        ("created_by", "string"),
+    ),
+    "dataset_versions": (
+        ("project", "string"),
+        ("dataset", "string"),
+        ("version", "int32"),
+        ("content_hash", "string"),
+        ("record_count", "int32"),
+        ("created_at_ns", "int64"),
+        ("created_by", "string"),
+        ("message", "string"),
+        ("changes", "string"),
+    ),
+    "dataset_revisions": (
+        ("project", "string"),
+        ("dataset", "string"),
+        ("revision_hash", "string"),
+        ("record_id", "string"),
+        ("content_hash", "string"),
+        ("fields", "string"),
+        ("expected", "string"),
+        ("source_trace_id", "string"),
+        ("source_span_id", "string"),
+    ),
+    "dataset_members": (
+        ("project", "string"),
+        ("dataset", "string"),
+        ("version", "int32"),
+        ("position", "int32"),
+        ("record_id", "string"),
+        ("revision_hash", "string"),
+        ("added_at_ns", "int64"),
+        ("added_by", "string"),
+        ("expected_at_ns", "int64"),
+        ("expected_by", "string"),
+    ),
+    "eval_runs": (
+        ("project", "string"),
+        ("run_id", "string"),
+        ("name", "string"),
+        ("dataset", "string"),
+        ("dataset_version", "int32"),
+        ("dataset_hash", "string"),
+        ("app", "string"),
+        ("scorers", "string"),
+        ("params", "string"),
+        ("status", "string"),
+        ("created_at_ns", "int64"),
+        ("finished_at_ns", "int64"),
+        ("record_count", "int32"),
+        ("aggregates", "string"),
+    ),
+    "eval_results": (
+        ("project", "string"),
+        ("run_id", "string"),
+        ("record_id", "string"),
+        ("position", "int32"),
+        ("trace_id", "string"),
+        ("inputs", "string"),
+        ("outputs", "string"),
+        ("expected", "string"),
+        ("scores", "string"),
+        ("rationales", "string"),
+        ("errors", "string"),
+        ("error", "string"),
+        ("latency_ms", "float64"),
+        ("source_trace_id", "string"),
+    ),
+}
+
+
+def quality_column_names(table: str) -> tuple[str, ...]:
+    return tuple(name for name, _ in QUALITY_COLUMNS[table])
+
+
+class QualityEngine:
+    """What the engine-neutral quality methods (datasets, evaluation runs, finding history) need of an engine.
+
+    Reads are plain SQL with ``?`` parameters on ``_cursor()``, over tables (DuckDB) or views of the same
+    names and columns (ClickHouse). Writes go through these four primitives, each engine's own: DuckDB runs
+    an operation in one transaction; ClickHouse has none and makes every operation's rows invisible until
+    its last row is written (see ``store/clickhouse/quality.py``), so the shared code writes the row that
+    makes an operation visible last.
+    """
+
+    # From the engine's ReadMixin: a read cursor, "``column`` is one of a bound list parameter", the SQL dialect.
+    _cursor: Callable[[], Any]
+    IN_LIST: str
+    dialect: Any
+
+    def _write_op(self) -> AbstractContextManager[Any]:
+        """One write operation: a cursor whose rows become visible together (or, without transactions,
+        in the order written)."""
+        raise NotImplementedError
+
+    def _put_rows(self, con: Any, table: str, rows: list[tuple[Any, ...]], on_conflict: str | None = None) -> None:
+        """Insert row tuples (``QUALITY_COLUMNS[table]`` order). ``on_conflict``: None (no key can repeat),
+        ``"ignore"`` (keep the stored row: equal content) or ``"replace"`` (the new row wins)."""
+        raise NotImplementedError
+
+    def _set_row(self, con: Any, table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
+        """Change ``values`` of the row of ``table`` with ``key`` (no such row: nothing)."""
+        raise NotImplementedError
+
+    def _drop_dataset_rows(self, con: Any, project: str, name: str) -> None:
+        """Remove a dataset with every version, record and revision."""
+        raise NotImplementedError

@@ -105,3 +105,46 @@ def test_overload_is_refused_then_recovers(tmp_path: Path) -> None:
     finally:
         engine.gate.set()
         store.close()
+
+
+class _RecordingEngine:
+    """A real DuckDB store that records how the applier groups requests into transactions."""
+
+    def __init__(self, path: Path) -> None:
+        self.engine = DuckDBStore(path)
+        self.groups: list[int] = []
+
+    def write_many(self, jobs: list[tuple[str, IngestBatch]]) -> None:
+        self.groups.append(len(jobs))
+        self.engine.write_many(jobs)
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.engine, name)
+
+
+def test_applier_gathers_requests_into_one_transaction(tmp_path: Path) -> None:
+    engine = _RecordingEngine(tmp_path)
+    # a long gathering window, so only max_rows can end it here
+    store = DurableStore(engine, tmp_path, max_rows=3, apply_delay=60)
+    try:
+        for trace in (1, 2, 3):
+            store.write("p", batch("a", trace=trace))
+        assert store.barrier(timeout=30) is True
+        assert engine.groups == [3]
+    finally:
+        store.close()
+
+
+def test_a_waiting_read_makes_the_applier_write_at_once(tmp_path: Path) -> None:
+    engine = _RecordingEngine(tmp_path)
+    store = DurableStore(engine, tmp_path, apply_delay=600)  # would gather for ten minutes
+    try:
+        store.write("p", batch("a", trace=1))
+        store.write("p", batch("b", trace=2))
+        # the read asks the applier to stop gathering: it returns long before the window would end
+        assert {t.trace_id for t in store.search_traces("p").traces} == {tid(1), tid(2)}
+        assert store.barrier(timeout=30) is True
+        store.write("p", batch("c", trace=3))
+        assert len(store.search_traces("p").traces) == 3  # and again for the next read
+    finally:
+        store.close()

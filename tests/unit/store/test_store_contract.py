@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -11,6 +13,8 @@ import pytest
 from spanscope.ingest import IngestBatch
 from spanscope.model import Finding, Span, TraceInfo
 from spanscope.store import Store, open_store
+from spanscope.store.clickhouse.schema import MIGRATIONS as CH_MIGRATIONS
+from spanscope.store.datasets_core import DatasetNotFound, RecordIn, version_hash
 from tests.helpers import make_span, sid, tid
 from tests.unit.store.engines import drop_database, engine_url
 
@@ -228,7 +232,157 @@ def test_chdb_reopen_keeps_data_and_migrates_once(tmp_path: Path) -> None:
     again = open_store(str(tmp_path / "d"), url)
     try:
         assert [t.name for t in again.search_traces("p").traces] == ["kept"]
-        assert again.engine.migrations_applied() == ["0001_core"]  # type: ignore[attr-defined]
+        assert again.engine.migrations_applied() == sorted(CH_MIGRATIONS)  # type: ignore[attr-defined]
     finally:
         again.close()
         drop_database(url)
+
+
+# ---------------------------------------------------------------------------------------------- quality loop
+def test_dataset_versions_records_and_delete(store: Store) -> None:
+    assert store.create_dataset("p", "ds", "first", "alice")["content_hash"] == version_hash([])
+    v1 = store.commit_dataset_version("p", "ds", add=[RecordIn({"q": "a"}, expected="A"), RecordIn({"q": "b"})])
+    first = store.dataset_records("p", "ds")
+    v2 = store.commit_dataset_version("p", "ds", remove=[first[0]["record_id"]], add=[RecordIn({"q": "c"})], by="bob")
+    assert (v1["version"], v2["version"], v2["record_count"]) == (1, 2, 2)
+    assert store.dataset_records("p", "ds", 1) == first and [r["expected"] for r in first] == ["A", None]
+    assert [r["fields"]["q"] for r in store.dataset_records("p", "ds", offset=1, limit=5)] == ["c"]
+    assert [(d["name"], d["version"], d["record_count"]) for d in store.list_datasets("p")] == [("ds", 2, 2)]
+    assert store.get_dataset("p", "ds", 1)["latest_version"] == 2  # type: ignore[index]
+    assert [v["created_by"] for v in store.dataset_versions("p", "ds")] == ["alice", None, "bob"]
+    assert store.dataset_diff("p", "ds", 1, 2)["unchanged"] == 1
+    assert store.delete_dataset("p", "ds") and store.list_datasets("p") == [] and not store.delete_dataset("p", "ds")
+    with pytest.raises(DatasetNotFound):
+        store.dataset_records("p", "ds")
+    store.create_dataset("p", "ds")  # a new dataset of the same name starts empty
+    assert [v["version"] for v in store.dataset_versions("p", "ds")] == [0]
+    assert store.dataset_records("p", "ds") == [] and store.list_datasets("other") == []
+
+
+def test_eval_runs_results_replace_and_recount(store: Store) -> None:
+    run = store.create_run("p", name="nightly", dataset="ds", dataset_version=3, scorers=["exact"], params={"t": 0})
+    assert (run["status"], run["record_count"], run["finished_at_ns"]) == ("running", 0, None)
+    rows = [{"record_id": f"r{i}", "position": i, "scores": {"exact": i % 2 == 0}, "latency_ms": 1.5} for i in range(3)]
+    assert store.add_run_results("p", run["run_id"], rows) == 3
+    store.add_run_results("p", run["run_id"], [{"record_id": "r1", "position": 1, "error": "boom"}])  # replaces r1
+    done = store.finish_run("p", run["run_id"], aggregates={"exact": 0.5})
+    assert done is not None and (done["status"], done["record_count"]) == ("finished", 3)
+    assert done["aggregates"] == {"exact": 0.5} and done["finished_at_ns"]
+    got = store.get_run("p", "nightly")  # by name
+    assert got is not None and got["run_id"] == run["run_id"] and got["params"] == {"t": 0}
+    assert [(r["record_id"], r["error"], r["scores"]) for r in got["results"]] == [
+        ("r0", None, {"exact": True}),
+        ("r1", "boom", {}),
+        ("r2", None, {"exact": True}),
+    ]
+    later = store.create_run("p", name="nightly")
+    assert [r["run_id"] for r in store.list_runs("p")] == [later["run_id"], run["run_id"]]
+    assert [r["run_id"] for r in store.list_runs("p", dataset="ds")] == [run["run_id"]]
+    assert store.get_run("p", "missing") is None and store.list_runs("other") == []
+
+
+def test_finding_history_current_ids_and_values(store: Store) -> None:
+    write(
+        store,
+        spans=spans(make_span(tid(1), sid(1), "a"), make_span(tid(2), sid(2), "b")),
+        traces=[TraceInfo(trace_id=tid(1), tags={"v": "x"}), TraceInfo(trace_id=tid(2), tags={"v": "y"})],
+        findings=[
+            Finding(trace_id=tid(1), name="ok", value=False, time_ns=1, finding_id="f1"),
+            Finding(trace_id=tid(2), name="ok", value=True, time_ns=1, finding_id="f2"),
+            Finding(trace_id=tid(2), name="ok", value=0.5, time_ns=1, span_id=sid(2), finding_id="s2"),
+        ],
+    )
+    # an update is a new finding naming the one it supersedes
+    meta = {"spanscope.supersedes": "f1"}
+    write(store, findings=[Finding(trace_id=tid(1), name="ok", value=True, time_ns=2, finding_id="f1b", metadata=meta)])
+    assert [f["finding_id"] for f in store.list_findings("p", name="ok")] == ["f2", "s2", "f1b"]
+    every = store.list_findings("p", trace_id=tid(1), include_superseded=True)
+    assert [(f["finding_id"], f["superseded_by"]) for f in every] == [("f1", "f1b"), ("f1b", None)]
+    old = store.get_finding("p", "f1")
+    assert old is not None and [h["finding_id"] for h in old["history"]] == ["f1", "f1b"] and old["current_id"] == "f1b"
+    assert store.get_finding("p", "nope") is None
+    assert store.current_finding_ids("p", [(tid(1), None, "ok", "code")]) == {(tid(1), None, "ok", "code"): "f1b"}
+    assert sorted(store.metric_values("p", "ok")) == [(tid(1), True), (tid(2), True)]  # trace-level beats span
+    assert store.metric_values("p", "finding.ok", "tag.v = 'y' AND span.name = 'b'") == [(tid(2), True)]
+    assert sorted(store.metric_values("p", "tag.v")) == [(tid(1), "x"), (tid(2), "y")]
+
+
+def test_sdk_drop_reports_are_summed_per_project(store: Store) -> None:
+    def report(n: int, project: str, dropped: dict[str, object]) -> None:
+        stats = {"dropped": dropped, "sdk": "spanscope-python", "version": "1"}
+        store.write(project, IngestBatch(spans=spans(make_span(tid(n), sid(n))), sdk_stats=stats))
+
+    report(1, "a", {"queue_full": 3, "export_failed": 0})
+    report(2, "a", {"queue_full": 2, "sampled_out": 7, "bogus": "x"})
+    report(3, "b", {"shutdown": 1})
+    got = store.sdk_drop_totals("a")
+    assert got["dropped"] == {"queue_full": 5, "sampled_out": 7} and got["last_report_ns"] > 0
+    assert store.sdk_drop_totals("none") == {"project": "none", "dropped": {}, "last_report_ns": None}
+
+
+# ---------------------------------------------------------------------------------------------- ClickHouse only
+@pytest.fixture
+def ch_store() -> Iterator[object]:
+    from spanscope.store.clickhouse import ClickHouseStore
+
+    url = engine_url("chdb")
+    assert url is not None
+    s = ClickHouseStore.from_url(url)
+    yield s
+    s.close()
+    drop_database(url)
+
+
+def test_clickhouse_replayed_drop_report_counts_once(ch_store: Any) -> None:
+    # DuckDB writes a group and its reports in one transaction; ClickHouse keys each report by its batch.
+    batch = IngestBatch(spans=spans(make_span(tid(1), sid(1))), sdk_stats={"dropped": {"queue_full": 4}})
+    for _ in range(2):
+        ch_store.write_many([("p", batch)])
+    assert ch_store.sdk_drop_totals("p")["dropped"] == {"queue_full": 4}
+
+
+def test_clickhouse_interrupted_dataset_writes_stay_invisible(ch_store: Any) -> None:
+    from spanscope.store.datasets_core import revision_hash
+
+    # create interrupted after version 0's row: no dataset, and creating it again works
+    with ch_store._write_op() as op:
+        ch_store._put_rows(op, "dataset_versions", [("p", "ds", 0, version_hash([]), 0, 1, None, "created", None)])
+    assert ch_store.get_dataset("p", "ds") is None and ch_store.list_datasets("p") == []
+    ch_store.create_dataset("p", "ds")
+    ch_store.commit_dataset_version("p", "ds", add=[RecordIn({"q": 1}, record_id="r1")])
+    before = ch_store.dataset_records("p", "ds")
+    # a commit interrupted before its version's row: members of version 2 written, never read
+    rev = revision_hash("r9", {"q": 9}, None, None, None)
+    with ch_store._write_op() as op:
+        ch_store._put_rows(op, "dataset_revisions", [("p", "ds", rev, "r9", "h", '{"q": 9}', None, None, None)])
+        members = [("p", "ds", 2, i, rid, h, 1, None, None, None) for i, (rid, h) in enumerate([("r9", rev)] * 3)]
+        ch_store._put_rows(op, "dataset_members", members)
+    assert ch_store.get_dataset("p", "ds")["version"] == 1 and ch_store.dataset_records("p", "ds") == before
+    out = ch_store.commit_dataset_version("p", "ds", add=[RecordIn({"q": 2}, record_id="r2")])
+    assert out["version"] == 2
+    assert [r["record_id"] for r in ch_store.dataset_records("p", "ds", 2)] == ["r1", "r2"]
+    # a deleted dataset's versions stay unread when the name is used again
+    assert ch_store.delete_dataset("p", "ds")
+    ch_store.create_dataset("p", "ds")
+    assert [v["version"] for v in ch_store.dataset_versions("p", "ds")] == [0]
+    with pytest.raises(DatasetNotFound):
+        ch_store.dataset_records("p", "ds", 2)
+
+
+def test_clickhouse_writes_supersede_a_replica_whose_clock_runs_ahead(ch_store: Any) -> None:
+    ahead = time.time_ns() + 3600 * 10**9  # another replica, its clock an hour ahead, created the dataset and run
+    ex = ch_store._ex
+    ex.insert(
+        "dataset_versions_data",
+        ("project", "dataset", "version", "content_hash", "record_count", "created_at_ns", "_version"),
+        [("p", "ds", 0, version_hash([]), 0, 1, ahead)],
+    )
+    ex.insert("datasets_data", ("project", "name", "created_at_ns", "_version"), [("p", "ds", 1, ahead)])
+    ex.insert(
+        "eval_runs_data",
+        ("project", "run_id", "name", "status", "created_at_ns", "record_count", "_version"),
+        [("p", "r1", "run", "running", 1, 0, ahead)],
+    )
+    assert ch_store.commit_dataset_version("p", "ds", add=[RecordIn({"q": 1})])["version"] == 1
+    assert len(ch_store.dataset_records("p", "ds")) == 1
+    assert ch_store.finish_run("p", "r1")["status"] == "finished"  # type: ignore[index]

@@ -10,7 +10,8 @@
 ``GET /api/v1/projects``                           projects that hold traces
 
 Time ranges are ``from`` / ``to`` in epoch milliseconds (half-open). Filter errors are 400s with ``error``
-and ``column``, like ``POST /api/v1/traces/search``.
+and ``column``, like ``POST /api/v1/traces/search``. The queries run on every SQL engine (DuckDB, ClickHouse)
+through the store's dialect; a store that takes no SQL answers 501.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -41,7 +43,7 @@ async def _with_cursor(request: Request, fn: Callable[..., T], *args: Any, **kwa
     store = state(request).store
     cursor_of = getattr(store, "_cursor", None)
     if cursor_of is None:
-        raise BadRequest("the web UI's queries need the embedded DuckDB store")
+        raise HTTPException(501, f"the web UI's queries need a SQL store (DuckDB or ClickHouse), not {store!r}")
 
     barrier = getattr(store, "barrier", None)
 
@@ -55,6 +57,11 @@ async def _with_cursor(request: Request, fn: Callable[..., T], *args: Any, **kwa
             con.close()
 
     return await run_in_threadpool(run)
+
+
+def _dialect(request: Request) -> Any:
+    """The SQL dialect of the server's store (DuckDB's when the store names none)."""
+    return getattr(state(request).store, "dialect", None) or ui_queries.DIALECT
 
 
 def _int_param(request: Request, name: str, default: int | None, lo: int = 0, hi: int | None = None) -> int | None:
@@ -87,7 +94,9 @@ async def outline(request: Request) -> Response:
     trace_id = _trace_id(request)
     project = project_of(request)
     io_hash = request.query_params.get("io_hash") in ("1", "true")
-    data = await _with_cursor(request, ui_queries.trace_outline, project, trace_id, io_hash=io_hash)
+    data = await _with_cursor(
+        request, ui_queries.trace_outline, project, trace_id, io_hash=io_hash, dialect=_dialect(request)
+    )
     if data is None:
         return JSONResponse({"error": f"trace {trace_id} not found in project {project!r}"}, 404)
     return _json(data)
@@ -127,6 +136,7 @@ async def traces(request: Request) -> Response:
         descending=(q.get("dir") or "desc").lower() != "asc",
         limit=_int_param(request, "limit", 50, 1, 1000),
         offset=_int_param(request, "offset", 0),
+        dialect=_dialect(request),
     )
     return _json(data)
 
@@ -143,12 +153,15 @@ async def dashboard(request: Request) -> Response:
         to_ns=hi,
         metric=q.get("metric") or None,
         buckets=_int_param(request, "buckets", 24, 1, 500),
+        dialect=_dialect(request),
     )
     return _json(data)
 
 
 async def fields(request: Request) -> Response:
-    return _json(await _with_cursor(request, ui_queries.completion_fields, project_of(request)))
+    return _json(
+        await _with_cursor(request, ui_queries.completion_fields, project_of(request), dialect=_dialect(request))
+    )
 
 
 async def check_filter(request: Request) -> Response:

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from spanscope.query.dialect_clickhouse import ClickHouseDialect
 from spanscope.store.clickhouse.executor import ChDBExecutor, Cursor, Executor, HttpExecutor
+from spanscope.store.clickhouse.quality import ClickHouseQualityMixin
 from spanscope.store.clickhouse.schema import MIGRATIONS
 from spanscope.store.clickhouse.write import WriteMixin
 from spanscope.store.duckdb.read import ReadMixin
@@ -50,7 +51,7 @@ def executor_from_url(url: str) -> Executor:
     raise ValueError(f"{url!r} is not a ClickHouse store URL (chdb:///path or clickhouse://host:8123/db)")
 
 
-class ClickHouseStore(WriteMixin, ReadMixin):
+class ClickHouseStore(WriteMixin, ReadMixin, ClickHouseQualityMixin):
     """The ClickHouse engine over one :class:`Executor` (one database)."""
 
     dialect = DIALECT
@@ -68,21 +69,29 @@ class ClickHouseStore(WriteMixin, ReadMixin):
         return cls(executor_from_url(url), read_only=read_only)
 
     # ------------------------------------------------------------------ schema
-    def _migrate(self) -> None:
+    def _migrate(self, *, dry_run: bool = False) -> list[str]:
+        """Apply the pending migrations and return their ids; ``dry_run`` only lists them (changes nothing)."""
         ex = self._ex
-        ex.command(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (id String, applied_at DateTime DEFAULT now()) "
-            "ENGINE = ReplacingMergeTree ORDER BY id"
+        if not dry_run:
+            ex.command(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (id String, applied_at DateTime DEFAULT now()) "
+                "ENGINE = ReplacingMergeTree ORDER BY id"
+            )
+        tracked = ex.rows(
+            "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'schema_migrations'"
         )
-        applied = {r[0] for r in ex.rows("SELECT DISTINCT id FROM schema_migrations")}
-        for mid, statements in MIGRATIONS.items():
-            if mid in applied:
-                continue
+        applied = {r[0] for r in ex.rows("SELECT DISTINCT id FROM schema_migrations")} if tracked[0][0] else set()
+        pending = [mid for mid in MIGRATIONS if mid not in applied]
+        if dry_run:
+            return pending
+        for mid in pending:
+            statements = MIGRATIONS[mid]
             # No DDL transactions in ClickHouse: every statement is idempotent (IF NOT EXISTS / OR REPLACE),
             # so a migration interrupted half-way is simply run again.
             for stmt in statements:
                 ex.command(stmt)
             ex.insert("schema_migrations", ("id",), [(mid,)])
+        return pending
 
     def migrations_applied(self) -> list[str]:
         return sorted(r[0] for r in self._ex.rows("SELECT DISTINCT id FROM schema_migrations"))

@@ -72,21 +72,231 @@ TABLES: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
 EMPTY_IS_NULL: Final = {("spans", "inputs"), ("spans", "outputs")}
 
 
-def dedupe_view(table: str) -> str:
+def dedupe_view(table: str, tables: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = TABLES) -> str:
     """The view ``table`` over ``{table}_data``: the newest version of each logical key."""
-    key, rest = TABLES[table]
+    return f"CREATE OR REPLACE VIEW {table} AS {dedupe_select(table, tables)}"
+
+
+def dedupe_select(
+    table: str, tables: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = TABLES, *, version: bool = False
+) -> str:
+    """The newest version of each logical key of ``{table}_data`` (with that ``_version`` if ``version``)."""
+    key, rest = tables[table]
     picks = ", ".join(
         f"nullIf(r.{i}, '') AS {col}" if (table, col) in EMPTY_IS_NULL else f"r.{i} AS {col}"
         for i, col in enumerate(rest, start=1)
     )
+    # (not ``AS _version`` inside: ClickHouse would resolve the argMax's ``_version`` to that alias)
+    newest = ", max(_version) AS newest" if version else ""
     return (
-        f"CREATE OR REPLACE VIEW {table} AS SELECT {', '.join(key)}, {picks} FROM ("
-        f"SELECT {', '.join(key)}, argMax(tuple({', '.join(rest)}), _version) AS r "
+        f"SELECT {', '.join(key)}, {picks}{', newest AS _version' if version else ''} FROM ("
+        f"SELECT {', '.join(key)}, argMax(tuple({', '.join(rest)}), _version) AS r{newest} "
         f"FROM {table}_data GROUP BY {', '.join(key)})"
     )
 
 
 _DAY: Final = "toDate(fromUnixTimestamp64Nano(start_time_ns))"
+
+# Tables of the later migrations (same shape as ``TABLES``: logical key, other columns in table order).
+QUALITY_TABLES: Final[dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    "datasets": (("project", "name"), ("description", "created_at_ns", "created_by", "deleted")),
+    "dataset_versions": (
+        ("project", "dataset", "version"),
+        ("content_hash", "record_count", "created_at_ns", "created_by", "message", "changes"),
+    ),
+    "dataset_revisions": (
+        ("project", "dataset", "revision_hash"),
+        ("record_id", "content_hash", "fields", "expected", "source_trace_id", "source_span_id"),
+    ),
+    "eval_runs": (
+        ("project", "run_id"),
+        (
+            "name",
+            "dataset",
+            "dataset_version",
+            "dataset_hash",
+            "app",
+            "scorers",
+            "params",
+            "status",
+            "created_at_ns",
+            "finished_at_ns",
+            "record_count",
+            "aggregates",
+        ),
+    ),
+    "eval_results": (
+        ("project", "run_id", "record_id"),
+        (
+            "position",
+            "trace_id",
+            "inputs",
+            "outputs",
+            "expected",
+            "scores",
+            "rationales",
+            "errors",
+            "error",
+            "latency_ms",
+            "source_trace_id",
+        ),
+    ),
+    "sdk_reports": (("project", "report_id", "reason"), ("time_ns", "sdk", "version", "dropped")),
+}
+
+_VERSION_COLUMNS: Final = "content_hash, record_count, created_at_ns, created_by, message, changes"
+_MEMBER_COLUMNS: Final = "position, record_id, revision_hash, added_at_ns, added_by, expected_at_ns, expected_by"
+
+# Datasets and evaluation runs (DuckDB: 0100, 0101; see ``store/clickhouse/quality.py`` for why it holds
+# without transactions). Every row of one operation carries that operation's ``_version``:
+# - ``datasets``: a delete writes a tombstone (``deleted = 1``); the live row's ``_version`` is the dataset's
+#   incarnation, and rows of an earlier dataset of the same name (older ``_version``) are not read;
+# - ``dataset_versions``: a version's row is written last and makes it visible;
+# - ``dataset_members``: append-only; a version's members are the rows written with its row's ``_version``,
+#   so rows of an interrupted commit (a crash, a lost race between replicas) are never read.
+QUALITY_MIGRATIONS: Final[dict[str, tuple[str, ...]]] = {
+    "0100_datasets": (
+        """
+        CREATE TABLE IF NOT EXISTS datasets_data (
+            project         LowCardinality(String),
+            name            String,
+            description     Nullable(String),
+            created_at_ns   Int64,
+            created_by      Nullable(String),
+            deleted         UInt8 DEFAULT 0,
+            _version        UInt64
+        ) ENGINE = ReplacingMergeTree(_version)
+        ORDER BY (project, name)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS dataset_versions_data (
+            project         LowCardinality(String),
+            dataset         String,
+            version         Int32,
+            content_hash    String,
+            record_count    Int32,
+            created_at_ns   Int64,
+            created_by      Nullable(String),
+            message         Nullable(String),
+            changes         Nullable(String),
+            _version        UInt64
+        ) ENGINE = ReplacingMergeTree(_version)
+        ORDER BY (project, dataset, version)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS dataset_revisions_data (
+            project         LowCardinality(String),
+            dataset         String,
+            revision_hash   String,
+            record_id       String,
+            content_hash    String,
+            fields          String CODEC(ZSTD(3)),
+            expected        Nullable(String) CODEC(ZSTD(3)),
+            source_trace_id Nullable(String),
+            source_span_id  Nullable(String),
+            _version        UInt64
+        ) ENGINE = ReplacingMergeTree(_version)
+        ORDER BY (project, dataset, revision_hash)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS dataset_members_data (
+            project         LowCardinality(String),
+            dataset         String,
+            version         Int32,
+            position        Int32,
+            record_id       String,
+            revision_hash   String,
+            added_at_ns     Int64,
+            added_by        Nullable(String),
+            expected_at_ns  Nullable(Int64),
+            expected_by     Nullable(String),
+            _version        UInt64
+        ) ENGINE = MergeTree
+        ORDER BY (project, dataset, version, _version, position)
+        """,
+        "CREATE OR REPLACE VIEW datasets AS SELECT project, name, description, created_at_ns, created_by, _version "
+        f"FROM ({dedupe_select('datasets', QUALITY_TABLES, version=True)}) WHERE deleted = 0",
+        f"""
+        CREATE OR REPLACE VIEW dataset_versions AS
+        SELECT v.project AS project, v.dataset AS dataset, v.version AS version,
+            {", ".join(f"v.{c} AS {c}" for c in _VERSION_COLUMNS.split(", "))}, v._version AS _version
+        FROM ({dedupe_select("dataset_versions", QUALITY_TABLES, version=True)}) AS v
+        INNER JOIN datasets AS d ON d.project = v.project AND d.name = v.dataset
+        WHERE v._version >= d._version
+        """,
+        dedupe_view("dataset_revisions", QUALITY_TABLES),
+        f"""
+        CREATE OR REPLACE VIEW dataset_members AS
+        SELECT m.project AS project, m.dataset AS dataset, m.version AS version,
+            {", ".join(f"m.{c} AS {c}" for c in _MEMBER_COLUMNS.split(", "))}
+        FROM dataset_members_data AS m
+        INNER JOIN dataset_versions AS v ON v.project = m.project AND v.dataset = m.dataset
+            AND v.version = m.version AND v._version = m._version
+        """,
+    ),
+    "0101_eval_runs": (
+        """
+        CREATE TABLE IF NOT EXISTS eval_runs_data (
+            project         LowCardinality(String),
+            run_id          String,
+            name            String,
+            dataset         Nullable(String),
+            dataset_version Nullable(Int32),
+            dataset_hash    Nullable(String),
+            app             Nullable(String),
+            scorers         Nullable(String),
+            params          Nullable(String),
+            status          LowCardinality(String),
+            created_at_ns   Int64,
+            finished_at_ns  Nullable(Int64),
+            record_count    Int32,
+            aggregates      Nullable(String),
+            _version        UInt64
+        ) ENGINE = ReplacingMergeTree(_version)
+        ORDER BY (project, run_id)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS eval_results_data (
+            project         LowCardinality(String),
+            run_id          String,
+            record_id       String,
+            position        Int32,
+            trace_id        Nullable(String),
+            inputs          Nullable(String) CODEC(ZSTD(3)),
+            outputs         Nullable(String) CODEC(ZSTD(3)),
+            expected        Nullable(String) CODEC(ZSTD(3)),
+            scores          Nullable(String),
+            rationales      Nullable(String) CODEC(ZSTD(3)),
+            errors          Nullable(String),
+            error           Nullable(String),
+            latency_ms      Nullable(Float64),
+            source_trace_id Nullable(String),
+            _version        UInt64
+        ) ENGINE = ReplacingMergeTree(_version)
+        ORDER BY (project, run_id, record_id)
+        """,
+        dedupe_view("eval_runs", QUALITY_TABLES),
+        dedupe_view("eval_results", QUALITY_TABLES),
+    ),
+    # What SDKs report they dropped (DuckDB: 0300), one row per reason per report. ``report_id`` names the
+    # batch the report came with (``write.py``), so a replayed or retried batch adds nothing.
+    "0300_sdk_reports": (
+        """
+        CREATE TABLE IF NOT EXISTS sdk_reports_data (
+            project     LowCardinality(String),
+            report_id   String,
+            reason      LowCardinality(String),
+            time_ns     Int64,
+            sdk         Nullable(String),
+            version     Nullable(String),
+            dropped     Int64,
+            _version    UInt64
+        ) ENGINE = ReplacingMergeTree(_version)
+        ORDER BY (project, report_id, reason)
+        """,
+        dedupe_view("sdk_reports", QUALITY_TABLES),
+    ),
+}
 
 MIGRATIONS: Final[dict[str, tuple[str, ...]]] = {
     "0001_core": (
@@ -187,6 +397,7 @@ MIGRATIONS: Final[dict[str, tuple[str, ...]]] = {
         )
         """,
     ),
+    **QUALITY_MIGRATIONS,
 }
 
 
@@ -219,3 +430,85 @@ def _number(value: object) -> float | None:
         except ValueError:
             return None
     return None
+
+
+# -- 0500_query_perf (issue 9): the read layout for 10M+ spans ---------------------------------------------------
+# Measured on the 1M-span bench (bench/query.py --store chdb://): the argMax views aggregated every row a query
+# read, whatever columns it needed (latency by span name 5.8 s, seed search 15 s); ``FINAL`` views read only the
+# columns asked for and merge only key ranges that several parts share (0.04-0.3 s). ``spans_data`` is rebuilt:
+# - sorting key ``(project, minute of start, trace_id, span_id)``: a newest-first window, a trace's spans (the
+#   read path always knows the trace's time range) and the spans of a result page are contiguous, and parts
+#   written one after another hold disjoint key ranges, which ``FINAL`` reads without merging. A span's versions
+#   share its start time (SDKs and OTLP exporters never change it); a rewrite that moves a span to another
+#   minute keeps both rows.
+# - 1,024-row granules (8,192 before): a point read or a page's spans decompress 8x less text; the skip
+#   indexes keep 8,192 rows per entry (GRANULARITY 8), so they take the same space as before.
+# - the n-gram indexes are built on the lower-cased whole-document text as the ``spans`` view's filters spell it
+#   (``span_text_index_expr``), so ``span.inputs LIKE/ILIKE '%word%'`` skips granules
+#   (``ClickHouseDialect.compare`` adds the matching pre-filter); the old ones, on the raw JSON, matched no
+#   query the compiler emits.
+SPANS_MINUTE: Final = "intDiv(start_time_ns, 60000000000)"
+
+
+def span_text_index_expr(column: str) -> str:
+    """The lower-cased text of a whole ``inputs``/``outputs`` document, written as ``ClickHouseDialect`` filters
+    on the ``spans`` view read once the view's ``nullIf(column, '')`` is substituted: an index matches a filter
+    by its expression, so this text and the dialect's ``json_text(column, ())`` must stay in step (a test runs
+    EXPLAIN to check the index is used)."""
+    value = f"nullIf({column}, '')"
+    return f"lower(ifNull(if(startsWith({value}, '\"'), JSONExtractString({value}), {value}), ''))"
+
+
+def final_view(table: str) -> str:
+    """The view ``table`` over ``{table}_data`` read with ``FINAL`` (the newest version of each sorting key)."""
+    key, rest = TABLES[table]
+    picks = [f"nullIf({col}, '') AS {col}" if (table, col) in EMPTY_IS_NULL else col for col in rest]
+    return f"CREATE OR REPLACE VIEW {table} AS SELECT {', '.join([*key, *picks])} FROM {table}_data FINAL"
+
+
+def _query_perf() -> tuple[str, ...]:
+    columns = ", ".join((*TABLES["spans"][0], *TABLES["spans"][1], "_version"))
+    return (
+        f"""
+        CREATE TABLE IF NOT EXISTS spans_data_0500 (
+            project         LowCardinality(String),
+            trace_id        String,
+            span_id         String,
+            parent_span_id  Nullable(String),
+            name            LowCardinality(String),
+            kind            LowCardinality(String),
+            start_time_ns   Int64,
+            end_time_ns     Int64,
+            duration_ms     Float64,
+            status          LowCardinality(String),
+            status_message  Nullable(String),
+            attributes      String CODEC(ZSTD(1)),
+            inputs          String CODEC(ZSTD(3)),
+            outputs         String CODEC(ZSTD(3)),
+            events          Nullable(String) CODEC(ZSTD(1)),
+        {HOT_DDL},
+            _version        UInt64,
+            INDEX trace_bf trace_id TYPE bloom_filter(0.01) GRANULARITY 8,
+            INDEX inputs_text {span_text_index_expr("inputs")} TYPE ngrambf_v1(3, 65536, 2, 0) GRANULARITY 8,
+            INDEX outputs_text {span_text_index_expr("outputs")} TYPE ngrambf_v1(3, 65536, 2, 0) GRANULARITY 8,
+            INDEX attributes_token attributes TYPE tokenbf_v1(32768, 2, 0) GRANULARITY 8
+        ) ENGINE = ReplacingMergeTree(_version)
+        PARTITION BY {_DAY}
+        ORDER BY (project, {SPANS_MINUTE}, trace_id, span_id)
+        SETTINGS index_granularity = 1024
+        """,
+        # Every statement can run again after a crash: a repeated copy adds versions that merges collapse, and
+        # the old table is dropped before the rename as well as after it.
+        f"INSERT INTO spans_data_0500 ({columns}) SELECT {columns} FROM spans_data",
+        "DROP TABLE IF EXISTS spans_data_0001 SYNC",
+        "RENAME TABLE spans_data TO spans_data_0001, spans_data_0500 TO spans_data",
+        "DROP TABLE IF EXISTS spans_data_0001 SYNC",
+        # The rebuilt table has no TTL yet: record that, so retention (store/retention.py) sets it again.
+        "CREATE TABLE IF NOT EXISTS spanscope_retention (table_name String, ttl String, _version UInt64) "
+        "ENGINE = ReplacingMergeTree(_version) ORDER BY table_name",
+        "INSERT INTO spanscope_retention SELECT 'spans_data', '', toUnixTimestamp64Nano(now64(9))",
+        *(final_view(table) for table in TABLES),
+    )
+
+
+MIGRATIONS["0500_query_perf"] = _query_perf()

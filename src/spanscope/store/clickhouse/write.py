@@ -7,7 +7,11 @@ ClickHouse has no multi-statement transactions; what keeps a group consistent in
   reads can see: the views keep one version per key;
 - the per-trace summary (``traces``) is written explicitly after the spans, recomputed from every stored
   span of each touched trace merged with the group's spans, so pieces arriving in any order stay right;
-- ``trace_info`` merges key by key: the newest stored row is read, updated and written as a new version.
+- ``trace_info`` merges key by key: the newest stored row is read, updated and written as a new version;
+- an SDK's drop report (``sdk_stats``) is keyed by a hash of the batch it came with (its span, finding,
+  trace and event keys and the report), so a replayed or retried batch does not count its drops twice. A
+  report sent with no items has nothing stable to hash and is keyed by its write (counted again if replayed,
+  as on DuckDB).
 
 Each INSERT is one part; the ingest log in front batches requests (20k rows by default), which is what
 ClickHouse wants (few large inserts). A remote server acknowledges an insert once it has it
@@ -16,6 +20,7 @@ ClickHouse wants (few large inserts). A remote server acknowledges an insert onc
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from typing import Any
@@ -24,7 +29,8 @@ import msgspec
 
 from spanscope.ingest.native import IngestBatch
 from spanscope.store.clickhouse.executor import Executor
-from spanscope.store.clickhouse.schema import TABLES, hot_values
+from spanscope.store.clickhouse.schema import QUALITY_TABLES, TABLES, hot_values
+from spanscope.store.duckdb.write import sdk_report_rows
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -39,8 +45,21 @@ def _json_or_none(value: Any) -> str | None:
 
 
 def _columns(table: str) -> tuple[str, ...]:
-    key, rest = TABLES[table]
+    key, rest = TABLES[table] if table in TABLES else QUALITY_TABLES[table]
     return (*key, *rest, "_version")
+
+
+def report_id(project: str, batch: IngestBatch, version: int) -> str:
+    """The key of the drop report sent with ``batch``: the same batch written again gets the same key."""
+    items = (
+        [[s.trace_id, s.span_id] for s in batch.spans]
+        + [[f.trace_id, f.finding_id] for f in batch.findings]
+        + [[i.trace_id] for i in batch.traces]
+        + [[e.trace_id, e.span_id, e.time_ns, e.name] for e in batch.events]
+    )
+    # Finding ids are fixed before the ingest log, so they are stable too; no items: nothing stable but the write.
+    ident = [project, batch.sdk_stats, items] if items else [project, batch.sdk_stats, version]
+    return hashlib.blake2b(_encode(ident), digest_size=16).hexdigest()
 
 
 def _chunks(items: list[Any], size: int = 2000) -> list[list[Any]]:
@@ -67,6 +86,7 @@ class WriteMixin:
         infos: dict[tuple[str, str], list[Any]] = {}
         findings: dict[tuple[str, str, str], tuple[Any, ...]] = {}
         events: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        reports: dict[tuple[str, str, str], tuple[Any, ...]] = {}
         for project, batch in jobs:
             for s in batch.spans:
                 spans[(project, s.trace_id, s.span_id)] = (
@@ -88,6 +108,11 @@ class WriteMixin:
             for e in batch.events:
                 key = (project, e.trace_id, e.span_id, e.time_ns, e.name)
                 events[key] = (*key, _encode(e.attributes).decode(), version)
+            report = sdk_report_rows(project, batch.sdk_stats)  # (project, time_ns, sdk, version, reason, dropped)
+            if report:
+                rid = report_id(project, batch, version)
+                for r in report:
+                    reports[(project, rid, r[4])] = (project, rid, r[4], r[1], r[2], r[3], r[5], version)
         ex = self._ex
         if spans:
             ex.insert("spans_data", _columns("spans"), list(spans.values()))
@@ -96,6 +121,8 @@ class WriteMixin:
             ex.insert("findings_data", _columns("findings"), list(findings.values()))
         if events:
             ex.insert("events_data", _columns("events"), list(events.values()))
+        if reports:
+            ex.insert("sdk_reports_data", _columns("sdk_reports"), list(reports.values()))
         if touched:
             self._write_summaries(sorted(touched), info_rows, version)
 

@@ -44,18 +44,27 @@ class DuckDBStore(WriteMixin, ReadMixin, QualityMixin):
             self._migrate()
 
     # ------------------------------------------------------------------ schema
-    def _migrate(self) -> None:
+    def _migrate(self, *, dry_run: bool = False) -> list[str]:
+        """Apply the pending migrations and return their ids; ``dry_run`` only lists them (works read-only)."""
         con = self._con
-        con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (id VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
-        applied = {r[0] for r in con.execute("SELECT id FROM schema_migrations").fetchall()}
-        for mid, statements in MIGRATIONS.items():
-            if mid in applied:
-                continue
+        if not dry_run:
+            con.execute("CREATE TABLE IF NOT EXISTS schema_migrations (id VARCHAR PRIMARY KEY, applied_at TIMESTAMP)")
+        tracked = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name = 'schema_migrations'"
+        ).fetchone()
+        applied = {r[0] for r in con.execute("SELECT id FROM schema_migrations").fetchall()} if tracked[0] else set()
+        pending = [mid for mid in MIGRATIONS if mid not in applied]
+        if dry_run:
+            return pending
+        for mid in pending:
+            statements = MIGRATIONS[mid]
             con.execute("BEGIN")
             for stmt in statements:
                 con.execute(stmt)
             con.execute("INSERT INTO schema_migrations VALUES (?, now())", [mid])
             con.execute("COMMIT")
+        return pending
 
     # ------------------------------------------------------------------ writes
     def stats(self) -> dict[str, Any]:

@@ -1,6 +1,6 @@
-"""Datasets in the DuckDB store: immutable, hashed versions of records that link to their source traces.
+"""Datasets: immutable, hashed versions of records that link to their source traces (every engine).
 
-Tables (migration ``0100_datasets``)::
+Tables (DuckDB migration ``0100_datasets``; ClickHouse: views of the same names, ``clickhouse/schema.py``)::
 
     datasets           one row per dataset (name, description, who created it and when)
     dataset_versions   one row per version: number, content hash, record count, who/when, what changed
@@ -10,7 +10,10 @@ Tables (migration ``0100_datasets``)::
                        record and who set its ``expected`` (and when)
 
 Nothing in a version is ever updated: a change (records added, ``expected`` set, records removed) writes
-a new version from the latest one, in one transaction. Version 0 is the empty dataset ``create`` makes.
+a new version from the latest one. Version 0 is the empty dataset ``create`` makes. The code here is
+engine-neutral SQL on the engine's cursor; writes go through the engine's primitives
+(:class:`~spanscope.store.datasets_core.QualityEngine`): one transaction on DuckDB, on ClickHouse rows that
+stay invisible until the row written last in each operation (a version's row, a dataset's row) exists.
 The hashing, path resolution and sampling rules live in ``spanscope.store.datasets_core``.
 """
 
@@ -20,14 +23,13 @@ import threading
 import time
 from typing import Any, Final
 
-import duckdb
 import msgspec
-import pyarrow as pa
 
 from spanscope.store.datasets_core import (
     DatasetError,
     DatasetExists,
     DatasetNotFound,
+    QualityEngine,
     RecordIn,
     SampleSpec,
     apply_changes,
@@ -51,37 +53,9 @@ MAX_TRACES: Final = 100_000
 _PAGE: Final = 10_000
 _CHUNK: Final = 500
 
-# Dataset changes are read-modify-write of the latest version: one at a time per process (the server
-# process is the only writer of its DuckDB file).
+# Dataset changes are read-modify-write of the latest version: one at a time per process (a DuckDB file has
+# one writer process; on ClickHouse, replicas changing one dataset at the same moment: the last one wins).
 _LOCK = threading.Lock()
-
-_REVISION_SCHEMA = pa.schema(
-    [
-        ("project", pa.string()),
-        ("dataset", pa.string()),
-        ("revision_hash", pa.string()),
-        ("record_id", pa.string()),
-        ("content_hash", pa.string()),
-        ("fields", pa.string()),
-        ("expected", pa.string()),
-        ("source_trace_id", pa.string()),
-        ("source_span_id", pa.string()),
-    ]
-)
-_MEMBER_SCHEMA = pa.schema(
-    [
-        ("project", pa.string()),
-        ("dataset", pa.string()),
-        ("version", pa.int32()),
-        ("position", pa.int32()),
-        ("record_id", pa.string()),
-        ("revision_hash", pa.string()),
-        ("added_at_ns", pa.int64()),
-        ("added_by", pa.string()),
-        ("expected_at_ns", pa.int64()),
-        ("expected_by", pa.string()),
-    ]
-)
 
 
 def _loads(text: str | None) -> Any:
@@ -92,25 +66,8 @@ def _dumps(value: Any) -> str | None:
     return None if value is None else _encode(value).decode()
 
 
-def insert_arrow(
-    con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema, rows: list[tuple[Any, ...]], verb: str = "INSERT"
-) -> None:
-    """Insert row tuples through one Arrow table (DuckDB's executemany costs ~1 ms per row)."""
-    if not rows:
-        return
-    cols = list(zip(*rows, strict=True))
-    tbl = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)], schema=schema)
-    con.register("quality_rows", tbl)
-    try:
-        con.execute(f"{verb} INTO {table} SELECT * FROM quality_rows")
-    finally:
-        con.unregister("quality_rows")
-
-
-class DatasetMixin:
-    """The dataset half of the quality methods of :class:`DuckDBStore`."""
-
-    _con: duckdb.DuckDBPyConnection
+class DatasetMixin(QualityEngine):
+    """The dataset half of the quality methods of a store."""
 
     # ------------------------------------------------------------------ datasets
     def create_dataset(
@@ -118,39 +75,29 @@ class DatasetMixin:
     ) -> dict[str, Any]:
         check_name(name)
         now = time.time_ns()
-        with _LOCK:
-            con = self._con.cursor()
-            try:
-                con.execute("BEGIN")
-                if con.execute("SELECT 1 FROM datasets WHERE project = ? AND name = ?", [project, name]).fetchone():
-                    raise DatasetExists(f"dataset {name!r} already exists in project {project!r}")
-                con.execute(
-                    "INSERT INTO datasets VALUES (?, ?, ?, ?, ?)", [project, name, description, now, created_by]
-                )
-                con.execute(
-                    "INSERT INTO dataset_versions VALUES (?, ?, 0, ?, 0, ?, ?, 'created', NULL)",
-                    [project, name, version_hash([]), now, created_by],
-                )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            finally:
-                con.close()
+        with _LOCK, self._write_op() as con:
+            if con.execute("SELECT 1 FROM datasets WHERE project = ? AND name = ?", [project, name]).fetchone():
+                raise DatasetExists(f"dataset {name!r} already exists in project {project!r}")
+            # Version 0 first: without transactions it stays invisible until the dataset's row exists.
+            self._put_rows(
+                con, "dataset_versions", [(project, name, 0, version_hash([]), 0, now, created_by, "created", None)]
+            )
+            self._put_rows(con, "datasets", [(project, name, description, now, created_by)])
         info = self.get_dataset(project, name)
         assert info is not None
         return info
 
     def list_datasets(self, project: str) -> list[dict[str, Any]]:
-        con = self._con.cursor()
+        con = self._cursor()
         try:
             rows = con.execute(
                 "SELECT d.name, d.description, d.created_at_ns, d.created_by, v.version, v.content_hash, "
-                "v.record_count, v.created_at_ns FROM datasets d JOIN dataset_versions v "
-                "ON v.project = d.project AND v.dataset = d.name "
-                "AND v.version = (SELECT max(version) FROM dataset_versions x WHERE x.project = d.project "
-                "AND x.dataset = d.name) WHERE d.project = ? ORDER BY d.name",
-                [project],
+                "v.record_count, v.created_at_ns FROM datasets d "
+                "JOIN (SELECT project, dataset, max(version) AS latest FROM dataset_versions WHERE project = ? "
+                "GROUP BY project, dataset) l ON l.project = d.project AND l.dataset = d.name "
+                "JOIN dataset_versions v ON v.project = l.project AND v.dataset = l.dataset AND v.version = l.latest "
+                "WHERE d.project = ? ORDER BY d.name",
+                [project, project],
             ).fetchall()
         finally:
             con.close()
@@ -158,7 +105,7 @@ class DatasetMixin:
 
     def get_dataset(self, project: str, name: str, version: int | None = None) -> dict[str, Any] | None:
         """The dataset with the given (default: latest) version's number, hash and size; None if absent."""
-        con = self._con.cursor()
+        con = self._cursor()
         try:
             row = con.execute(
                 "SELECT d.name, d.description, d.created_at_ns, d.created_by, v.version, v.content_hash, "
@@ -179,28 +126,14 @@ class DatasetMixin:
         return out
 
     def delete_dataset(self, project: str, name: str) -> bool:
-        with _LOCK:
-            con = self._con.cursor()
-            try:
-                con.execute("BEGIN")
-                found = con.execute("SELECT 1 FROM datasets WHERE project = ? AND name = ?", [project, name]).fetchone()
-                for table, col in (
-                    ("dataset_members", "dataset"),
-                    ("dataset_revisions", "dataset"),
-                    ("dataset_versions", "dataset"),
-                    ("datasets", "name"),
-                ):
-                    con.execute(f"DELETE FROM {table} WHERE project = ? AND {col} = ?", [project, name])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            finally:
-                con.close()
+        with _LOCK, self._write_op() as con:
+            found = con.execute("SELECT 1 FROM datasets WHERE project = ? AND name = ?", [project, name]).fetchone()
+            if found is not None:
+                self._drop_dataset_rows(con, project, name)
         return found is not None
 
     def dataset_versions(self, project: str, name: str) -> list[dict[str, Any]]:
-        con = self._con.cursor()
+        con = self._cursor()
         try:
             self._require(con, project, name)
             rows = con.execute(
@@ -227,7 +160,7 @@ class DatasetMixin:
         self, project: str, name: str, version: int | None = None, offset: int = 0, limit: int | None = None
     ) -> list[dict[str, Any]]:
         """The records of a version (default: the latest), in order."""
-        con = self._con.cursor()
+        con = self._cursor()
         try:
             v = self._version(con, project, name, version)
             return self._members(con, project, name, v, offset, limit)
@@ -237,7 +170,7 @@ class DatasetMixin:
     def dataset_diff(self, project: str, name: str, a: int, b: int) -> dict[str, Any]:
         from spanscope.store.datasets_core import diff_members
 
-        con = self._con.cursor()
+        con = self._cursor()
         try:
             va, vb = self._version(con, project, name, a), self._version(con, project, name, b)
             out = diff_members(self._members(con, project, name, va), self._members(con, project, name, vb))
@@ -263,64 +196,54 @@ class DatasetMixin:
         set ``expected`` by ``(key, key_value, expected)`` (key ``record_id``, ``source_trace_id`` or a
         field name), ``remove`` record ids. Nothing changed: no new version (``changed`` False)."""
         now = time.time_ns()
-        with _LOCK:
-            con = self._con.cursor()
-            try:
-                con.execute("BEGIN")
-                latest = self._version(con, project, name, None)
-                old_hash = con.execute(
-                    "SELECT content_hash FROM dataset_versions WHERE project = ? AND dataset = ? AND version = ?",
-                    [project, name, latest],
-                ).fetchone()[0]
-                members = self._members(con, project, name, latest)
-                result = apply_changes(members, add, expected, remove, dedupe, by, now)
-                new_members: list[dict[str, Any]] = result.pop("members")
-                for m in new_members:
-                    if m.get("revision_hash") is None:
-                        m["revision_hash"] = revision_hash(
-                            m["record_id"], m["fields"], m["expected"], m["source_trace_id"], m["source_span_id"]
-                        )
-                new_hash = version_hash((m["record_id"], m["revision_hash"]) for m in new_members)
-                if new_hash == old_hash:
-                    con.execute("ROLLBACK")
-                    return {**result, "changed": False, "version": latest, "content_hash": old_hash,
-                            "record_count": len(new_members)}  # fmt: skip
-                version = latest + 1
-                known = {m["revision_hash"] for m in members}
-                insert_arrow(
-                    con,
-                    "dataset_revisions",
-                    _REVISION_SCHEMA,
-                    [
-                        (project, name, m["revision_hash"], m["record_id"], m["content_hash"], _dumps(m["fields"]),
-                         _dumps(m["expected"]), m["source_trace_id"], m["source_span_id"])
-                        for m in new_members
-                        if m["revision_hash"] not in known
-                    ],
-                    "INSERT OR IGNORE",
-                )  # fmt: skip
-                insert_arrow(
-                    con,
-                    "dataset_members",
-                    _MEMBER_SCHEMA,
-                    [
-                        (project, name, version, i, m["record_id"], m["revision_hash"], m["added_at_ns"], m["added_by"],
-                         m["expected_at_ns"], m["expected_by"])
-                        for i, m in enumerate(new_members)
-                    ],
-                )  # fmt: skip
-                summary = {k: v for k, v in result.items() if k != "unmatched"}
-                con.execute(
-                    "INSERT INTO dataset_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [project, name, version, new_hash, len(new_members), now, by, message,
-                     _dumps({**(changes or {}), **summary})],
-                )  # fmt: skip
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            finally:
-                con.close()
+        with _LOCK, self._write_op() as con:
+            latest = self._version(con, project, name, None)
+            old_hash = con.execute(
+                "SELECT content_hash FROM dataset_versions WHERE project = ? AND dataset = ? AND version = ?",
+                [project, name, latest],
+            ).fetchone()[0]
+            members = self._members(con, project, name, latest)
+            result = apply_changes(members, add, expected, remove, dedupe, by, now)
+            new_members: list[dict[str, Any]] = result.pop("members")
+            for m in new_members:
+                if m.get("revision_hash") is None:
+                    m["revision_hash"] = revision_hash(
+                        m["record_id"], m["fields"], m["expected"], m["source_trace_id"], m["source_span_id"]
+                    )
+            new_hash = version_hash((m["record_id"], m["revision_hash"]) for m in new_members)
+            if new_hash == old_hash:
+                return {**result, "changed": False, "version": latest, "content_hash": old_hash,
+                        "record_count": len(new_members)}  # fmt: skip
+            version = latest + 1
+            known = {m["revision_hash"] for m in members}
+            self._put_rows(
+                con,
+                "dataset_revisions",
+                [
+                    (project, name, m["revision_hash"], m["record_id"], m["content_hash"], _dumps(m["fields"]),
+                     _dumps(m["expected"]), m["source_trace_id"], m["source_span_id"])
+                    for m in new_members
+                    if m["revision_hash"] not in known
+                ],
+                "ignore",
+            )  # fmt: skip
+            self._put_rows(
+                con,
+                "dataset_members",
+                [
+                    (project, name, version, i, m["record_id"], m["revision_hash"], m["added_at_ns"], m["added_by"],
+                     m["expected_at_ns"], m["expected_by"])
+                    for i, m in enumerate(new_members)
+                ],
+            )  # fmt: skip
+            summary = {k: v for k, v in result.items() if k != "unmatched"}
+            # The version's row last: without transactions, it is what makes the version (and its members) visible.
+            self._put_rows(
+                con,
+                "dataset_versions",
+                [(project, name, version, new_hash, len(new_members), now, by, message,
+                  _dumps({**(changes or {}), **summary}))],
+            )  # fmt: skip
         return {
             **result,
             "changed": True,
@@ -350,7 +273,7 @@ class DatasetMixin:
             if f not in paths:
                 raise DatasetError(f"required field {f!r} is not in the mapping")
         max_traces = max(0, min(int(max_traces), MAX_TRACES))
-        con = self._con.cursor()
+        con = self._cursor()
         try:
             latest = self._version(con, project, name, None)
             existing = {m["content_hash"] for m in self._members(con, project, name, latest)} if dedupe else set()
@@ -446,12 +369,13 @@ class DatasetMixin:
         """Trace columns, current findings and (optionally) spans of ``trace_ids``, as dicts by trace id."""
         if not trace_ids:
             return {}
-        con = self._con.cursor()
+        in_ids = self.IN_LIST.format(column="trace_id")
+        con = self._cursor()
         try:
             out: dict[str, dict[str, Any]] = {}
             for r in con.execute(
                 "SELECT trace_id, root_span_id, name, status, start_time_ns, duration_ms, tags, metadata, "
-                "session_id, user_id FROM traces WHERE project = ? AND list_contains(?, trace_id)",
+                f"session_id, user_id FROM traces WHERE project = ? AND {in_ids}",
                 [project, trace_ids],
             ).fetchall():
                 out[r[0]] = {
@@ -472,7 +396,7 @@ class DatasetMixin:
                 out.setdefault(tid, {"trace_id": tid, "tags": {}, "metadata": {}, "findings": [], "spans": []})
             for r in con.execute(
                 "SELECT trace_id, finding_id, span_id, name, value, source, time_ns FROM findings_current "
-                "WHERE project = ? AND list_contains(?, trace_id)",
+                f"WHERE project = ? AND {in_ids}",
                 [project, trace_ids],
             ).fetchall():
                 out[r[0]]["findings"].append(
@@ -482,7 +406,7 @@ class DatasetMixin:
             if spans:
                 for r in con.execute(
                     "SELECT trace_id, span_id, parent_span_id, name, kind, start_time_ns, end_time_ns, attributes, "
-                    "inputs, outputs FROM spans WHERE project = ? AND list_contains(?, trace_id) "
+                    f"inputs, outputs FROM spans WHERE project = ? AND {in_ids} "
                     "ORDER BY start_time_ns, span_id",
                     [project, trace_ids],
                 ).fetchall():
@@ -497,26 +421,28 @@ class DatasetMixin:
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
-    def _require(con: duckdb.DuckDBPyConnection, project: str, name: str) -> None:
+    def _require(con: Any, project: str, name: str) -> None:
         if not con.execute("SELECT 1 FROM datasets WHERE project = ? AND name = ?", [project, name]).fetchone():
             raise DatasetNotFound(f"no dataset {name!r} in project {project!r}")
 
-    def _version(self, con: duckdb.DuckDBPyConnection, project: str, name: str, version: int | None) -> int:
+    def _version(self, con: Any, project: str, name: str, version: int | None) -> int:
+        # count(*), not a NULL max, tells "no dataset": ClickHouse's max over no rows is 0.
         row = con.execute(
-            "SELECT max(version), bool_or(version = ?) FROM dataset_versions WHERE project = ? AND dataset = ?",
+            "SELECT count(*), max(version), max(CASE WHEN version = ? THEN 1 ELSE 0 END) FROM dataset_versions "
+            "WHERE project = ? AND dataset = ?",
             [version if version is not None else -1, project, name],
         ).fetchone()
-        if row is None or row[0] is None:
+        if row is None or not row[0]:
             raise DatasetNotFound(f"no dataset {name!r} in project {project!r}")
         if version is None:
-            return int(row[0])
-        if not row[1]:
-            raise DatasetNotFound(f"dataset {name!r} has no version {version} (latest is {row[0]})")
+            return int(row[1])
+        if not row[2]:
+            raise DatasetNotFound(f"dataset {name!r} has no version {version} (latest is {row[1]})")
         return int(version)
 
     @staticmethod
     def _members(
-        con: duckdb.DuckDBPyConnection, project: str, name: str, version: int, offset: int = 0, limit: int | None = None
+        con: Any, project: str, name: str, version: int, offset: int = 0, limit: int | None = None
     ) -> list[dict[str, Any]]:
         sql = (
             "SELECT m.record_id, m.revision_hash, m.added_at_ns, m.added_by, m.expected_at_ns, m.expected_by, "

@@ -22,15 +22,63 @@ path:
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import duckdb
 import pyarrow as pa
 
-from spanscope.store.schema import HOT_SELECT, SPAN_ORDER
+from spanscope.store.schema import HOT_COLUMNS, HOT_SELECT, SPAN_ORDER, hot_column_sql
+
+# The hot columns computed in Python by the writer (``hot_row``), beside the span's 15 columns.
+HOT_EXACT = "hot_exact"
+HOT_INCOMING: tuple[tuple[str, pa.DataType], ...] = (
+    (HOT_EXACT, pa.bool_()),
+    *(
+        (f"hot_{col}", pa.string() if sql_type == "VARCHAR" else pa.float64())
+        for col, (_, sql_type) in HOT_COLUMNS.items()
+    ),
+)
+_HOT_KEYS = tuple((key, sql_type == "VARCHAR") for key, sql_type in HOT_COLUMNS.values())
+_NOT_EXACT = (False,) + (None,) * len(HOT_COLUMNS)
+# When the writer computed the hot values (the common case) DuckDB copies them; otherwise it extracts them
+# from the JSON text (CASE evaluates each branch only for the rows that take it).
+HOT_SELECT_PRECOMPUTED = ", ".join(
+    f"CASE WHEN {HOT_EXACT} THEN hot_{col} ELSE {hot_column_sql(col)} END AS {col}" for col in HOT_COLUMNS
+)
 
 
-def insert_spans(con: duckdb.DuckDBPyConnection, incoming: str = "incoming_spans") -> None:
+def hot_row(attributes: dict[str, Any]) -> tuple[Any, ...]:
+    """``(exact, value...)``: a span's hot column values computed in Python, exactly as the SQL extraction
+    (``hot_column_sql``) gives them, when every value is of a type where that is certain: a string for a text
+    column, a finite int or float for a numeric one, or absent. Otherwise ``exact`` is False and DuckDB
+    extracts them from the JSON text. Saves DuckDB parsing every span's attributes once per hot column."""
+    out: list[Any] = [True]
+    for key, is_text in _HOT_KEYS:
+        value = attributes.get(key)
+        if value is None:
+            out.append(None)
+        elif is_text:
+            if type(value) is not str:
+                return _NOT_EXACT
+            out.append(value)
+        elif type(value) is int and -(2**53) <= value <= 2**53:
+            out.append(float(value))
+        elif type(value) is float and math.isfinite(value):
+            out.append(value)
+        else:
+            return _NOT_EXACT
+    return tuple(out)
+
+
+def insert_spans(
+    con: duckdb.DuckDBPyConnection, incoming: str = "incoming_spans", *, precomputed: bool = False
+) -> None:
     """Upsert the spans of the registered relation ``incoming`` (the 15 columns of ``spans`` before the hot
     columns, at most one row per ``(project, trace_id, span_id)``) into ``spans``, last write wins.
+
+    ``precomputed``: ``incoming`` also has the ``HOT_INCOMING`` columns (from :func:`hot_row`) and its rows
+    are already in ``SPAN_ORDER`` (the writer sorts them in Python, cheaper than DuckDB moving wide rows).
 
     Call it inside the write transaction, before the ``traces`` summaries are rewritten (it reads the
     recorded start of each incoming trace).
@@ -46,7 +94,11 @@ def insert_spans(con: duckdb.DuckDBPyConnection, incoming: str = "incoming_spans
             "WHERE i.project = s.project AND i.trace_id = s.trace_id AND i.span_id = s.span_id)",
             [bound],
         )
-    con.execute(f"INSERT INTO spans BY NAME SELECT *, {HOT_SELECT} FROM {incoming} ORDER BY {SPAN_ORDER}")
+    if precomputed:
+        hot = ", ".join(name for name, _ in HOT_INCOMING)
+        con.execute(f"INSERT INTO spans BY NAME SELECT * EXCLUDE ({hot}), {HOT_SELECT_PRECOMPUTED} FROM {incoming}")
+    else:
+        con.execute(f"INSERT INTO spans BY NAME SELECT *, {HOT_SELECT} FROM {incoming} ORDER BY {SPAN_ORDER}")
 
 
 def delete_keys(con: duckdb.DuckDBPyConnection, table: str, keys: list[tuple[str, str]]) -> None:

@@ -1,45 +1,33 @@
-"""Evaluation runs in the DuckDB store (migration ``0101_eval_runs``).
+"""Evaluation runs (every engine; DuckDB migration ``0101_eval_runs``, ClickHouse views of the same names).
 
 ``eval_runs`` holds one row per run: its name, the dataset version it ran over (number and content hash),
 the app and scorers it used, its status and, once finished, its aggregates. ``eval_results`` holds one row
 per record: the trace of the app call, the inputs it got, its outputs, the expected value, every scorer's
 value, rationale and error, the app's own error and the call's latency. The scores themselves are also
 stored as findings on the run's traces (written by the server through the ingest log).
+
+Writes go through the engine's primitives (:class:`~spanscope.store.datasets_core.QualityEngine`). A
+result is keyed by ``(project, run_id, record_id)``, so sending results again replaces them; a run's
+``record_count`` is recounted from its stored results by every ``add_run_results`` and by ``finish_run``,
+so an interrupted update is mended by the next one.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from typing import Any
 
-import duckdb
 import msgspec
-import pyarrow as pa
 
-from spanscope.store.duckdb.datasets import insert_arrow
+from spanscope.store.datasets_core import QualityEngine
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
-_RESULT_SCHEMA = pa.schema(
-    [
-        ("project", pa.string()),
-        ("run_id", pa.string()),
-        ("record_id", pa.string()),
-        ("position", pa.int32()),
-        ("trace_id", pa.string()),
-        ("inputs", pa.string()),
-        ("outputs", pa.string()),
-        ("expected", pa.string()),
-        ("scores", pa.string()),
-        ("rationales", pa.string()),
-        ("errors", pa.string()),
-        ("error", pa.string()),
-        ("latency_ms", pa.float64()),
-        ("source_trace_id", pa.string()),
-    ]
-)
+# A run's row is read, changed and written again on engines without UPDATE: one change at a time per process.
+_LOCK = threading.Lock()
 _RUN_COLUMNS = (
     "run_id, name, dataset, dataset_version, dataset_hash, app, scorers, params, status, created_at_ns, "
     "finished_at_ns, record_count, aggregates"
@@ -52,6 +40,11 @@ def _loads(text: str | None) -> Any:
 
 def _dumps(value: Any) -> str | None:
     return None if value is None else _encode(value).decode()
+
+
+def _result_count(con: Any, project: str, run_id: str) -> int:
+    row = con.execute("SELECT count(*) FROM eval_results WHERE project = ? AND run_id = ?", [project, run_id])
+    return int(row.fetchone()[0])
 
 
 def _run_dict(r: tuple[Any, ...]) -> dict[str, Any]:
@@ -72,10 +65,8 @@ def _run_dict(r: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-class EvalRunMixin:
-    """The evaluation-run half of the quality methods of :class:`DuckDBStore`."""
-
-    _con: duckdb.DuckDBPyConnection
+class EvalRunMixin(QualityEngine):
+    """The evaluation-run half of the quality methods of a store."""
 
     def create_run(
         self,
@@ -90,16 +81,13 @@ class EvalRunMixin:
         params: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         run_id = os.urandom(8).hex()
-        con = self._con.cursor()
-        try:
-            con.execute(
-                f"INSERT INTO eval_runs (project, {_RUN_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, NULL, 0, NULL)",
-                [project, run_id, name, dataset, dataset_version, dataset_hash, app, _dumps(scorers or []),
-                 _dumps(params or {}), time.time_ns()],
+        with self._write_op() as con:
+            self._put_rows(
+                con,
+                "eval_runs",
+                [(project, run_id, name, dataset, dataset_version, dataset_hash, app, _dumps(scorers or []),
+                  _dumps(params or {}), "running", time.time_ns(), None, 0, None)],
             )  # fmt: skip
-        finally:
-            con.close()
         run = self.get_run(project, run_id, results=False)
         assert run is not None
         return run
@@ -115,39 +103,28 @@ class EvalRunMixin:
                  _dumps(r.get("scores") or {}), _dumps(r.get("rationales") or {}), _dumps(r.get("errors") or {}),
                  r.get("error"), r.get("latency_ms"), r.get("source_trace_id"))
             )  # fmt: skip
-        con = self._con.cursor()
-        try:
-            con.execute("BEGIN")
-            insert_arrow(con, "eval_results", _RESULT_SCHEMA, rows, "INSERT OR REPLACE")
-            con.execute(
-                "UPDATE eval_runs SET record_count = "
-                "(SELECT count(*) FROM eval_results WHERE project = ? AND run_id = ?) WHERE project = ? AND run_id = ?",
-                [project, run_id, project, run_id],
-            )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
+        with _LOCK, self._write_op() as con:
+            self._put_rows(con, "eval_results", rows, "replace")
+            self._set_row(con, "eval_runs", {"project": project, "run_id": run_id},
+                          {"record_count": _result_count(con, project, run_id)})  # fmt: skip
         return len(rows)
 
     def finish_run(
         self, project: str, run_id: str, status: str = "finished", aggregates: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
-        con = self._con.cursor()
-        try:
-            con.execute(
-                "UPDATE eval_runs SET status = ?, aggregates = ?, finished_at_ns = ? WHERE project = ? AND run_id = ?",
-                [status, _dumps(aggregates or {}), time.time_ns(), project, run_id],
-            )
-        finally:
-            con.close()
+        with _LOCK, self._write_op() as con:
+            self._set_row(
+                con,
+                "eval_runs",
+                {"project": project, "run_id": run_id},
+                {"status": status, "aggregates": _dumps(aggregates or {}), "finished_at_ns": time.time_ns(),
+                 "record_count": _result_count(con, project, run_id)},
+            )  # fmt: skip
         return self.get_run(project, run_id, results=False)
 
     def resolve_run_id(self, project: str, ref: str) -> str | None:
         """A run id from an id or a name (the latest run of that name)."""
-        con = self._con.cursor()
+        con = self._cursor()
         try:
             row = con.execute(
                 "SELECT run_id FROM eval_runs WHERE project = ? AND (run_id = ? OR name = ?) "
@@ -162,7 +139,7 @@ class EvalRunMixin:
         run_id = self.resolve_run_id(project, ref)
         if run_id is None:
             return None
-        con = self._con.cursor()
+        con = self._cursor()
         try:
             row = con.execute(
                 f"SELECT {_RUN_COLUMNS} FROM eval_runs WHERE project = ? AND run_id = ?", [project, run_id]
@@ -203,7 +180,7 @@ class EvalRunMixin:
         return run
 
     def list_runs(self, project: str, dataset: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        con = self._con.cursor()
+        con = self._cursor()
         try:
             sql = f"SELECT {_RUN_COLUMNS} FROM eval_runs WHERE project = ?"
             params: list[Any] = [project]

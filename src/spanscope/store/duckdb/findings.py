@@ -1,8 +1,9 @@
-"""Finding history and finding values for comparisons, in the DuckDB store.
+"""Finding history and finding values for comparisons (every engine: engine-neutral SQL over ``findings`` and
+``findings_current``, tables and a view on DuckDB, views on ClickHouse).
 
 A finding is never changed in place: an update is a new finding whose metadata names the one it replaces
 (``spanscope.supersedes``). It travels through the ingest log like any finding, so it is as durable and
-replay-safe as the original. The view ``findings_current`` (migration ``0102_findings_history``) hides
+replay-safe as the original. The view ``findings_current`` (DuckDB migration ``0102_findings_history``) hides
 every finding some other finding of the same trace supersedes; the filter language's ``finding.<name>``
 reads that view, so a superseded value no longer matches a search while the history stays readable here.
 """
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import duckdb
 import msgspec
 
 from spanscope.query import compile_filter, parse_extract_field
 from spanscope.query.extract import Source
+from spanscope.store.datasets_core import QualityEngine
 
 SUPERSEDES: Final = "spanscope.supersedes"
 
@@ -55,12 +56,10 @@ def _with_links(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return findings
 
 
-class FindingsMixin:
-    """The findings half of the quality methods of :class:`DuckDBStore`."""
+class FindingsMixin(QualityEngine):
+    """The findings half of the quality methods of a store."""
 
-    _con: duckdb.DuckDBPyConnection
-
-    def _trace_findings(self, con: duckdb.DuckDBPyConnection, project: str, trace_id: str) -> list[dict[str, Any]]:
+    def _trace_findings(self, con: Any, project: str, trace_id: str) -> list[dict[str, Any]]:
         rows = con.execute(
             f"SELECT {_COLS} FROM findings WHERE project = ? AND trace_id = ? ORDER BY time_ns, finding_id",
             [project, trace_id],
@@ -70,7 +69,7 @@ class FindingsMixin:
     def get_finding(self, project: str, finding_id: str) -> dict[str, Any] | None:
         """One finding with ``supersedes``/``superseded_by`` and its ``history`` (oldest first, all of the
         chain it belongs to) and the chain's ``current_id``."""
-        con = self._con.cursor()
+        con = self._cursor()
         try:
             row = con.execute(
                 "SELECT trace_id FROM findings WHERE project = ? AND finding_id = ?", [project, finding_id]
@@ -112,12 +111,12 @@ class FindingsMixin:
         if name is not None:
             sql += " AND name = ?"
             params.append(name)
-        con = self._con.cursor()
+        con = self._cursor()
         try:
             traces = [r[0] for r in con.execute(sql + " LIMIT ?", [*params, limit]).fetchall()]
             # Links are resolved within whole traces, so read every finding of the traces concerned.
             rows = con.execute(
-                f"SELECT {_COLS} FROM findings WHERE project = ? AND list_contains(?, trace_id) "
+                f"SELECT {_COLS} FROM findings WHERE project = ? AND {self.IN_LIST.format(column='trace_id')} "
                 "ORDER BY time_ns, finding_id",
                 [project, traces],
             ).fetchall()
@@ -133,11 +132,11 @@ class FindingsMixin:
         """The latest current finding for each ``(trace_id, span_id, name, source)``."""
         if not keys:
             return {}
-        con = self._con.cursor()
+        con = self._cursor()
         try:
             rows = con.execute(
                 "SELECT trace_id, span_id, name, source, finding_id FROM findings_current "
-                "WHERE project = ? AND list_contains(?, trace_id) ORDER BY time_ns, finding_id",
+                f"WHERE project = ? AND {self.IN_LIST.format(column='trace_id')} ORDER BY time_ns, finding_id",
                 [project, sorted({k[0] for k in keys})],
             ).fetchall()
         finally:
@@ -159,8 +158,8 @@ class FindingsMixin:
         parsed = parse_extract_field(text if prefixed else "finding.`" + text.replace("`", "``") + "`")
         if parsed.source not in (Source.TAG, Source.FINDING):
             raise ValueError(f"compare a finding (finding.<name>) or a tag (tag.<key>), not {field!r}")
-        where, params = compile_filter(filter_string)
-        con = self._con.cursor()
+        where, params = compile_filter(filter_string, self.dialect)
+        con = self._cursor()
         try:
             if parsed.source is Source.TAG:
                 rows = con.execute(
@@ -172,11 +171,12 @@ class FindingsMixin:
                     if value is not None:
                         out.append((tid, value))
                 return out
+            # The traces as a search selects them (the filter compiles over ``traces t``), then their findings.
             rows = con.execute(
-                "SELECT f.trace_id, f.span_id, f.value, f.time_ns FROM findings_current f JOIN traces t "
-                f"ON t.project = f.project AND t.trace_id = f.trace_id WHERE t.project = ? AND ({where}) "
-                "AND f.name = ? ORDER BY f.time_ns, f.finding_id",
-                [project, *params, parsed.key],
+                "SELECT trace_id, span_id, value, time_ns FROM findings_current WHERE project = ? AND name = ? "
+                f"AND trace_id IN (SELECT t.trace_id FROM traces t WHERE t.project = ? AND ({where})) "
+                "ORDER BY time_ns, finding_id",
+                [project, parsed.key, project, *params],
             ).fetchall()
         finally:
             con.close()

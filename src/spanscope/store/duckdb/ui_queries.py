@@ -1,8 +1,9 @@
-"""Reads the web UI needs that the Store contract doesn't cover, in SQL over the DuckDB schema.
+"""Reads the web UI needs that the Store contract doesn't cover, in SQL over the store's tables (any SQL engine).
 
 Every function takes a cursor from ``store._cursor()`` (the caller closes it) and returns plain JSON-able
-data. Filters are compiled by ``spanscope.query`` exactly as ``search_traces`` compiles them, so the UI and
-the API always agree on what a filter matches.
+data; those that compile filters or read JSON also take the store's ``dialect`` (DuckDB by default), so the
+same queries run on the ClickHouse engine. Filters are compiled by ``spanscope.query`` exactly as
+``search_traces`` compiles them, so the UI and the API always agree on what a filter matches.
 
 - :func:`trace_outline`: every span of a trace as compact columns (one request for a 10k-span tree).
 - :func:`span_detail`: one span's inputs, outputs, attributes, events and findings.
@@ -20,6 +21,7 @@ OpenInference's ``llm.token_count.total``) and ``spanscope.cost_usd``. A trace's
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Final
 
 import duckdb
@@ -27,34 +29,40 @@ import msgspec
 
 from spanscope.model.conventions import SPAN_KINDS, STATUSES
 from spanscope.query import compile_filter
+from spanscope.query.dialect import Dialect, Sql
 from spanscope.query.grammar import CANONICAL_NAMES
-from spanscope.store.duckdb.read import summarize_findings
-from spanscope.store.schema import HOT_ATTRIBUTE_COLUMNS
+from spanscope.store.duckdb.read import DIALECT, summarize_findings
 
 _decode = msgspec.json.decode
 
 
-def _attr(key: str, numeric: bool) -> str:
+def _attr(d: Dialect, key: str, numeric: bool) -> Sql:
     """SQL for a span attribute: its typed hot column when the schema keeps one, else read from the JSON."""
-    hot = HOT_ATTRIBUTE_COLUMNS.get(key)
+    hot = d.hot_column(key, numeric)
     if hot is not None:
-        return hot[0]
-    pointer = "/" + key.replace("~", "~0").replace("/", "~1")
-    text = f"json_extract_string(attributes, '{pointer}')"
-    return f"TRY_CAST({text} AS DOUBLE)" if numeric else text
+        return Sql(hot)
+    return d.json_number("attributes", (key,)) if numeric else d.json_text("attributes", (key,))
 
 
-# Per-span token count, cost and model, as SQL over ``spans`` (alias-free column names).
-TOKENS_SQL: Final = (
-    f"COALESCE({_attr('usage.total_tokens', True)}, "
-    f"{_attr('gen_ai.usage.input_tokens', True)} + {_attr('gen_ai.usage.output_tokens', True)}, "
-    f"{_attr('llm.token_count.total', True)})"
-)
-COST_SQL: Final = _attr("spanscope.cost_usd", True)
-MODEL_SQL: Final = (
-    f"COALESCE({_attr('gen_ai.request.model', False)}, {_attr('gen_ai.response.model', False)}, "
-    f"{_attr('llm.model_name', False)})"
-)
+def tokens_sql(d: Dialect) -> Sql:
+    """A span's token count, as SQL over ``spans`` (alias-free column names)."""
+    total = _attr(d, "usage.total_tokens", True)
+    parts = Sql.join(" + ", [_attr(d, "gen_ai.usage.input_tokens", True), _attr(d, "gen_ai.usage.output_tokens", True)])
+    openinference = _attr(d, "llm.token_count.total", True)
+    return Sql.join(", ", [total, parts, openinference]).wrap("COALESCE({})")
+
+
+def cost_sql(d: Dialect) -> Sql:
+    """A span's cost in USD, as SQL over ``spans``."""
+    return _attr(d, "spanscope.cost_usd", True)
+
+
+def model_sql(d: Dialect) -> Sql:
+    """A span's model name, as SQL over ``spans``."""
+    keys = ("gen_ai.request.model", "gen_ai.response.model", "llm.model_name")
+    return Sql.join(", ", [_attr(d, k, False) for k in keys]).wrap("COALESCE({})")
+
+
 _STATUS_CODE: Final = {s: i for i, s in enumerate(STATUSES)}
 _KIND_CODE: Final = {k: i for i, k in enumerate(SPAN_KINDS)}
 
@@ -67,7 +75,7 @@ SORTS: Final[dict[str, str]] = {
     "spans": "m.span_count",
     "tokens": "a.tokens",
     "cost": "a.cost",
-    "tags": "CAST(m.tags AS VARCHAR)",
+    "tags": "m.tags",  # as text (Dialect.stored_text)
     "findings": "fc.n",
 }
 _NEEDS_ROLLUP: Final = frozenset({"tokens", "cost", "findings"})
@@ -90,7 +98,6 @@ def _finding_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-_OUTLINE_COLS: Final = ("id", "parent", "name", "kind", "status", "start", "end", "tokens", "cost", "findings", "t0")
 _FINDING_COLS: Final = "finding_id, span_id, name, value, source, rationale, time_ns, metadata"
 
 
@@ -106,7 +113,12 @@ def trace_findings(con: duckdb.DuckDBPyConnection, project: str, trace_id: str) 
 
 
 def trace_outline(
-    con: duckdb.DuckDBPyConnection, project: str, trace_id: str, *, io_hash: bool = False
+    con: duckdb.DuckDBPyConnection,
+    project: str,
+    trace_id: str,
+    *,
+    io_hash: bool = False,
+    dialect: Dialect = DIALECT,
 ) -> dict[str, Any] | None:
     """The trace summary plus every span as columns, ordered by start time.
 
@@ -116,6 +128,7 @@ def trace_outline(
     bodies are left out: :func:`span_detail` fetches one when it is opened. With ``io_hash``, ``in_hash`` and
     ``out_hash`` add a short digest of each span's inputs and outputs (to flag differences when comparing).
     """
+    d = dialect
     row = con.execute(
         "SELECT trace_id, name, status, start_time_ns, end_time_ns, duration_ms, tags, metadata, session_id, "
         "user_id, span_count FROM traces WHERE project = ? AND trace_id = ?",
@@ -125,43 +138,24 @@ def trace_outline(
         row = _summary_from_spans(con, project, trace_id)
         if row is None:
             return None
-    io_cols = (
-        "left(md5(COALESCE(CAST(inputs AS VARCHAR), '')), 10) AS in_hash, "
-        "left(md5(COALESCE(CAST(outputs AS VARCHAR), '')), 10) AS out_hash,"
-        if io_hash
-        else ""
-    )
-    io_out = ", s.in_hash, s.out_hash" if io_hash else ""
-    table = con.execute(
-        f"""
-        WITH s AS (
-            SELECT span_id, parent_span_id, name, kind, status, start_time_ns, end_time_ns,
-                   {TOKENS_SQL} AS tokens, {COST_SQL} AS cost, {io_cols}
-                   row_number() OVER (ORDER BY start_time_ns, span_id) - 1 AS idx
-            FROM spans WHERE project = ? AND trace_id = ?
-        ),
-        f AS (
-            SELECT span_id, count(*) AS n FROM findings
-            WHERE project = ? AND trace_id = ? AND span_id IS NOT NULL GROUP BY span_id
-        ),
-        t0 AS (SELECT min(start_time_ns) AS t0 FROM s)
-        SELECT s.span_id AS id, COALESCE(p.idx, -1) AS parent, s.name, s.kind, s.status,
-               CAST((s.start_time_ns - t0.t0) // 1000 AS BIGINT) AS start,
-               CAST((s.end_time_ns - t0.t0) // 1000 AS BIGINT) AS "end",
-               s.tokens, s.cost, COALESCE(f.n, 0) AS findings, t0.t0 AS t0{io_out}
-        FROM s CROSS JOIN t0
-        LEFT JOIN s p ON p.span_id = s.parent_span_id
-        LEFT JOIN f ON f.span_id = s.span_id
-        ORDER BY s.idx
-        """,
-        [project, trace_id, project, trace_id],
+    tokens, cost = tokens_sql(d), cost_sql(d)
+    io_cols = ""
+    if io_hash:
+        digests = (d.md5_hex(f"COALESCE({d.stored_text(col)}, '')") for col in ("inputs", "outputs"))
+        io_cols = "".join(f", left({digest}, 10)" for digest in digests)
+    # One plain read of the trace's spans; parent indexes, offsets and finding counts are joined here in
+    # Python (a few ms for a 10k-span trace), so the query is the same on every engine.
+    rows = con.execute(
+        f"SELECT span_id, parent_span_id, name, kind, status, start_time_ns, end_time_ns, {tokens.text}, "
+        f"{cost.text}{io_cols} FROM spans WHERE project = ? AND trace_id = ? ORDER BY start_time_ns, span_id",
+        [*tokens.params, *cost.params, project, trace_id],
     ).fetchall()
-    col_names = (*_OUTLINE_COLS, "in_hash", "out_hash") if io_hash else _OUTLINE_COLS
-    columns = list(zip(*table, strict=True)) if table else [()] * len(col_names)
-    cols = {name: list(values) for name, values in zip(col_names, columns, strict=True)}
+    findings = trace_findings(con, project, trace_id)
+    per_span = Counter(f["span_id"] for f in findings if f["span_id"] is not None)
+    index = {r[0]: i for i, r in enumerate(rows)}
+    t0 = min((r[5] for r in rows), default=None)
     names: dict[str, int] = {}
-    name_idx = [names.setdefault(n, len(names)) for n in cols["name"]]
-    t0 = cols["t0"][0] if cols["t0"] else row[3]
+    name_idx = [names.setdefault(r[2], len(names)) for r in rows]
     return {
         "trace": {
             "trace_id": row[0],
@@ -177,32 +171,37 @@ def trace_outline(
             "user_id": row[9],
             "span_count": row[10],
         },
-        "t0_ns": t0,
+        "t0_ns": row[3] if t0 is None else t0,
         "names": list(names),
         "kinds": list(SPAN_KINDS),
         "statuses": list(STATUSES),
         "spans": {
-            "id": cols["id"],
-            "parent": cols["parent"],
+            "id": [r[0] for r in rows],
+            "parent": [index.get(r[1], -1) if r[1] is not None else -1 for r in rows],
             "name": name_idx,
-            "kind": [_KIND_CODE.get(k, _KIND_CODE["other"]) for k in cols["kind"]],
-            "status": [_STATUS_CODE.get(s, 0) for s in cols["status"]],
-            "start": cols["start"],
-            "end": cols["end"],
-            "tokens": [None if v is None else round(v) for v in cols["tokens"]],
-            "cost": cols["cost"],
-            "findings": cols["findings"],
-            **({"in_hash": cols["in_hash"], "out_hash": cols["out_hash"]} if io_hash else {}),
+            "kind": [_KIND_CODE.get(r[3], _KIND_CODE["other"]) for r in rows],
+            "status": [_STATUS_CODE.get(r[4], 0) for r in rows],
+            "start": [_micros(r[5] - t0) for r in rows] if t0 is not None else [],
+            "end": [_micros(r[6] - t0) for r in rows] if t0 is not None else [],
+            "tokens": [None if r[7] is None else round(r[7]) for r in rows],
+            "cost": [r[8] for r in rows],
+            "findings": [per_span.get(r[0], 0) for r in rows],
+            **({"in_hash": [r[9] for r in rows], "out_hash": [r[10] for r in rows]} if io_hash else {}),
         },
-        "findings": trace_findings(con, project, trace_id),
+        "findings": findings,
     }
+
+
+def _micros(ns: int) -> int:
+    """Nanoseconds as whole microseconds, rounded toward zero (as SQL integer division does)."""
+    return ns // 1000 if ns >= 0 else -(-ns // 1000)
 
 
 def _summary_from_spans(con: duckdb.DuckDBPyConnection, project: str, trace_id: str) -> tuple[Any, ...] | None:
     """A trace row built from its spans, for a trace whose summary row isn't written yet."""
     return con.execute(
-        "SELECT trace_id, arg_min(name, (parent_span_id IS NOT NULL, start_time_ns)), "
-        "arg_min(status, (parent_span_id IS NOT NULL, start_time_ns)), min(start_time_ns), max(end_time_ns), "
+        "SELECT trace_id, argMin(name, (parent_span_id IS NOT NULL, start_time_ns)), "
+        "argMin(status, (parent_span_id IS NOT NULL, start_time_ns)), min(start_time_ns), max(end_time_ns), "
         "(max(end_time_ns) - min(start_time_ns)) / 1e6, NULL, NULL, NULL, NULL, count(*) "
         "FROM spans WHERE project = ? AND trace_id = ? GROUP BY trace_id",
         [project, trace_id],
@@ -253,9 +252,9 @@ def span_detail(con: duckdb.DuckDBPyConnection, project: str, trace_id: str, spa
 # -- many traces -------------------------------------------------------------------------------------------------
 
 
-def _matching(filter_string: str | None, from_ns: int | None, to_ns: int | None) -> tuple[str, list[Any]]:
+def _matching(d: Dialect, filter_string: str | None, from_ns: int | None, to_ns: int | None) -> tuple[str, list[Any]]:
     """``WHERE`` over ``traces t`` for a project, a filter and a half-open time range, with its params."""
-    where, params = compile_filter(filter_string)
+    where, params = compile_filter(filter_string, d)
     sql = f"t.project = ? AND ({where})"
     if from_ns is not None:
         sql += " AND t.start_time_ns >= ?"
@@ -266,19 +265,22 @@ def _matching(filter_string: str | None, from_ns: int | None, to_ns: int | None)
     return sql, params
 
 
-def _rollup_sql(ids_sql: str) -> str:
-    """Tokens, cost and error spans per trace for the traces in ``ids_sql`` (a query of trace ids)."""
-    return f"""
+def _rollup_sql(d: Dialect, ids_sql: str) -> Sql:
+    """Tokens, cost and error spans per trace for the traces in ``ids_sql`` (a query of trace ids, no params);
+    its one parameter after the attribute keys is the project."""
+    tokens, cost = tokens_sql(d), cost_sql(d)
+    sql = f"""
         SELECT trace_id,
                COALESCE(sum(tok) FILTER (WHERE kind = 'llm'), max(tok) FILTER (WHERE parent_span_id IS NULL))
                    AS tokens,
                COALESCE(sum(cst) FILTER (WHERE kind = 'llm'), max(cst) FILTER (WHERE parent_span_id IS NULL))
                    AS cost,
                count(*) FILTER (WHERE status = 'ERROR') AS error_spans
-        FROM (SELECT trace_id, kind, parent_span_id, status, {TOKENS_SQL} AS tok, {COST_SQL} AS cst
+        FROM (SELECT trace_id, kind, parent_span_id, status, {tokens.text} AS tok, {cost.text} AS cst
               FROM spans WHERE project = ? AND trace_id IN ({ids_sql}))
         GROUP BY trace_id
     """
+    return Sql(sql, (*tokens.params, *cost.params))
 
 
 def list_traces(
@@ -292,6 +294,7 @@ def list_traces(
     descending: bool = True,
     limit: int = 50,
     offset: int = 0,
+    dialect: Dialect = DIALECT,
 ) -> dict[str, Any]:
     """A page of the traces matching a filter and time range, with a total and per-trace roll-ups.
 
@@ -301,10 +304,12 @@ def list_traces(
     """
     if sort not in SORTS:
         raise ValueError(f"unknown sort column {sort!r}; expected one of {', '.join(SORTS)}")
-    where, params = _matching(filter_string, from_ns, to_ns)
+    d = dialect
+    where, params = _matching(d, filter_string, from_ns, to_ns)
     total = con.execute(f"SELECT count(*) FROM traces t WHERE {where}", [project, *params]).fetchone()
     direction = "DESC" if descending else "ASC"
-    order = f"{SORTS[sort]} {direction} NULLS LAST, m.trace_id"
+    key = d.stored_text(SORTS[sort]) if sort == "tags" else SORTS[sort]
+    order = f"{key} {direction} NULLS LAST, m.trace_id"
     matched = (
         f"SELECT t.trace_id, t.name, t.status, t.start_time_ns, t.duration_ms, t.tags, t.span_count, "
         f"t.session_id, t.user_id FROM traces t WHERE {where}"
@@ -312,30 +317,34 @@ def list_traces(
     cols = "m.trace_id, m.name, m.status, m.start_time_ns, m.duration_ms, m.tags, m.span_count, m.session_id, m.user_id"
     if sort in _NEEDS_ROLLUP:
         # The order needs the roll-up of every matching trace, so compute it before paging.
+        rollup = _rollup_sql(d, "SELECT trace_id FROM m")
         sql = f"""
             WITH m AS ({matched}),
-                 a AS ({_rollup_sql("SELECT trace_id FROM m")}),
+                 a AS ({rollup.text}),
                  fc AS (SELECT trace_id, count(*) AS n FROM findings
                         WHERE project = ? AND trace_id IN (SELECT trace_id FROM m) GROUP BY trace_id)
             SELECT {cols}, a.tokens, a.cost, a.error_spans FROM m
             LEFT JOIN a USING (trace_id) LEFT JOIN fc USING (trace_id)
             ORDER BY {order} LIMIT ? OFFSET ?
         """
-        rows = con.execute(sql, [project, *params, project, project, limit, offset]).fetchall()
+        args = [project, *params, *rollup.params, project, project, limit, offset]
+        rows = con.execute(d.outer_joins(sql), args).fetchall()
     else:
         # Page first, then roll up only the page's traces.
+        rollup = _rollup_sql(d, "SELECT trace_id FROM m")
         sql = f"""
             WITH m AS (SELECT * FROM ({matched}) m ORDER BY {order} LIMIT ? OFFSET ?),
-                 a AS ({_rollup_sql("SELECT trace_id FROM m")})
+                 a AS ({rollup.text})
             SELECT {cols}, a.tokens, a.cost, a.error_spans FROM m LEFT JOIN a USING (trace_id) ORDER BY {order}
         """
-        rows = con.execute(sql, [project, *params, limit, offset, project]).fetchall()
+        args = [project, *params, limit, offset, *rollup.params, project]
+        rows = con.execute(d.outer_joins(sql), args).fetchall()
     ids = [r[0] for r in rows]
     by_trace: dict[str, list[dict[str, Any]]] = {}
     if ids:
         for tid, sid, name, value, time_ns in con.execute(
-            "SELECT trace_id, span_id, name, value, time_ns FROM findings WHERE project = ? AND list_contains(?, "
-            "trace_id)",
+            "SELECT trace_id, span_id, name, value, time_ns FROM findings "
+            f"WHERE project = ? AND {d.in_list('trace_id')}",
             [project, ids],
         ).fetchall():
             finding = {"span_id": sid, "name": name, "value": _loads(value), "time_ns": time_ns}
@@ -362,15 +371,18 @@ def list_traces(
     return {"traces": traces, "total": int(total[0]) if total else 0, "offset": offset, "limit": limit}
 
 
-def completion_fields(con: duckdb.DuckDBPyConnection, project: str, limit: int = 500) -> dict[str, Any]:
+def completion_fields(
+    con: duckdb.DuckDBPyConnection, project: str, limit: int = 500, *, dialect: Dialect = DIALECT
+) -> dict[str, Any]:
     """What the filter bar completes: field names, keys seen in the data, span and finding names."""
+    d = dialect
 
     def column(sql: str, *params: Any) -> list[Any]:
         return [r[0] for r in con.execute(sql, [*params, limit]).fetchall() if r[0] is not None]
 
     def keys(table: str, col: str, sample: int) -> list[str]:
         return column(
-            f"SELECT k FROM (SELECT unnest(json_keys({col})) AS k FROM "
+            f"SELECT k FROM (SELECT {d.json_keys(col)} AS k FROM "
             f"(SELECT {col} FROM {table} WHERE project = ? AND {col} IS NOT NULL LIMIT {sample})) "
             "GROUP BY k ORDER BY count(*) DESC, k LIMIT ?",
             project,
@@ -389,10 +401,9 @@ def completion_fields(con: duckdb.DuckDBPyConnection, project: str, limit: int =
             "SELECT name FROM findings WHERE project = ? GROUP BY name ORDER BY count(*) DESC, name LIMIT ?", project
         ),
         "numeric_tag_keys": column(
-            "SELECT k FROM (SELECT unnest(json_keys(tags)) AS k, tags FROM "
+            f"SELECT k FROM (SELECT {d.json_keys('tags')} AS k, tags FROM "
             "(SELECT tags FROM traces WHERE project = ? AND tags IS NOT NULL LIMIT 5000)) "
-            "WHERE json_type(tags, '/' || replace(replace(k, '~', '~0'), '/', '~1')) IN ('DOUBLE', 'UBIGINT', "
-            "'BIGINT', 'BOOLEAN') GROUP BY k ORDER BY count(*) DESC, k LIMIT ?",
+            f"WHERE {d.json_key_is_number('tags', 'k')} GROUP BY k ORDER BY count(*) DESC, k LIMIT ?",
             project,
         ),
         "kinds": list(SPAN_KINDS),
@@ -410,24 +421,29 @@ def list_projects(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 # -- dashboard ---------------------------------------------------------------------------------------------------
 
 
-def _metric_sql(metric: str | None) -> tuple[str, list[Any]] | None:
-    """Per-trace SQL (over ``m``) giving the value of ``finding:<name>`` or ``tag:<key>`` to average."""
+def _as_number(d: Dialect, text: Sql) -> Sql:
+    """A JSON value's text as a double: numbers, numeric strings, and booleans as 1/0."""
+    v = text.text
+    sql = f"CASE WHEN {v} = 'true' THEN 1.0 WHEN {v} = 'false' THEN 0.0 ELSE {d.try_double(v)} END"
+    return Sql(sql, text.params * 3)
+
+
+def _metric_sql(d: Dialect, project: str, metric: str | None) -> tuple[str, list[Any]] | None:
+    """Per-trace SQL (over ``m``) giving the value of ``finding:<name>`` or ``tag:<key>`` to average, and its
+    params."""
     if not metric or ":" not in metric:
         return None
     kind, _, name = metric.partition(":")
-    as_number = "CASE WHEN {v} = 'true' THEN 1.0 WHEN {v} = 'false' THEN 0.0 ELSE TRY_CAST({v} AS DOUBLE) END"
     if kind == "finding":
-        v = "json_extract_string(f.value, '$')"
+        v = _as_number(d, d.json_text("f.value", ()))
         sql = (
-            f"SELECT m.trace_id, m.start_time_ns, avg({as_number.format(v=v)}) AS val FROM m "
-            "JOIN findings f ON f.project = ? AND f.trace_id = m.trace_id AND f.name = ? GROUP BY 1, 2"
+            f"SELECT m.trace_id, m.start_time_ns, avg({v.text}) AS val FROM m "
+            "JOIN findings f ON f.trace_id = m.trace_id WHERE f.project = ? AND f.name = ? GROUP BY 1, 2"
         )
-        return sql, [name]
+        return sql, [*v.params, project, name]
     if kind == "tag":
-        pointer = "/" + name.replace("~", "~0").replace("/", "~1")
-        v = "json_extract_string(m.tags, ?)"
-        sql = f"SELECT m.trace_id, m.start_time_ns, {as_number.format(v=v)} AS val FROM m"
-        return sql, [pointer] * as_number.count("{v}")
+        v = _as_number(d, d.json_text("m.tags", (name,)))
+        return f"SELECT m.trace_id, m.start_time_ns, {v.text} AS val FROM m", list(v.params)
     return None
 
 
@@ -441,39 +457,44 @@ def dashboard(
     metric: str | None = None,
     buckets: int = 24,
     top_names: int = 15,
+    dialect: Dialect = DIALECT,
 ) -> dict[str, Any]:
     """Aggregates over the traces matching a filter in a time range (see the module docstring)."""
-    where, params = _matching(filter_string, from_ns, to_ns)
+    d = dialect
+    where, params = _matching(d, filter_string, from_ns, to_ns)
     # A trace counts as an error when it failed or any of its spans did (a caught tool error leaves the root OK).
+    # (An uncorrelated IN: ClickHouse can't decorrelate an EXISTS inside a CTE that is joined.)
     m = (
-        "m AS (SELECT t.trace_id, t.status, t.start_time_ns, t.duration_ms, t.tags, (t.status = 'ERROR' OR EXISTS "
-        "(SELECT 1 FROM spans e WHERE e.project = t.project AND e.trace_id = t.trace_id AND e.status = 'ERROR')) "
+        "m AS (SELECT t.trace_id, t.status, t.start_time_ns, t.duration_ms, t.tags, (t.status = 'ERROR' OR "
+        "t.trace_id IN (SELECT e.trace_id FROM spans e WHERE e.project = ? AND e.status = 'ERROR')) "
         f"AS failed FROM traces t WHERE {where})"
     )
-    base = [project, *params]
+    base = [project, project, *params]
+    p50_p95 = f"{d.quantile('duration_ms', 0.5)}, {d.quantile('duration_ms', 0.95)}"
     summary = con.execute(
-        f"WITH {m} SELECT count(*), count(*) FILTER (WHERE failed), quantile_cont(duration_ms, 0.5), "
-        "quantile_cont(duration_ms, 0.95), min(start_time_ns), max(start_time_ns) FROM m",
+        f"WITH {m} SELECT count(*), count(*) FILTER (WHERE failed), {p50_p95}, min(start_time_ns), "
+        "max(start_time_ns) FROM m",
         base,
     ).fetchone()
     assert summary is not None
     count, errors, p50, p95, first_ns, last_ns = summary
+    rollup = _rollup_sql(d, "SELECT trace_id FROM m")
     roll = con.execute(
-        f"WITH {m}, a AS ({_rollup_sql('SELECT trace_id FROM m')}) SELECT sum(tokens), sum(cost) FROM a",
-        [*base, project],
+        f"WITH {m}, a AS ({rollup.text}) SELECT sum(tokens), sum(cost) FROM a", [*base, *rollup.params, project]
     ).fetchone()
     per_name = con.execute(
-        f"WITH {m} SELECT s.name, count(*), quantile_cont(s.duration_ms, 0.5), quantile_cont(s.duration_ms, 0.95), "
-        "count(*) FILTER (WHERE s.status = 'ERROR') FROM spans s JOIN m ON s.project = ? AND s.trace_id = m.trace_id "
-        "GROUP BY s.name ORDER BY count(*) DESC, s.name LIMIT ?",
+        f"WITH {m} SELECT s.name, count(*), {d.quantile('s.duration_ms', 0.5)}, {d.quantile('s.duration_ms', 0.95)}, "
+        "count(*) FILTER (WHERE s.status = 'ERROR') FROM spans s JOIN m ON s.trace_id = m.trace_id "
+        "WHERE s.project = ? GROUP BY s.name ORDER BY count(*) DESC, s.name LIMIT ?",
         [*base, project, top_names],
     ).fetchall()
+    model, tokens, cost = model_sql(d), tokens_sql(d), cost_sql(d)
     per_model = con.execute(
         f"WITH {m} SELECT model, count(*), sum(tok), sum(cst) FROM ("
-        f"SELECT {MODEL_SQL} AS model, {TOKENS_SQL} AS tok, {COST_SQL} AS cst FROM spans s "
-        "JOIN m ON s.project = ? AND s.trace_id = m.trace_id WHERE s.kind = 'llm') "
+        f"SELECT {model.text} AS model, {tokens.text} AS tok, {cost.text} AS cst FROM spans s "
+        "JOIN m ON s.trace_id = m.trace_id WHERE s.project = ? AND s.kind = 'llm') "
         "WHERE model IS NOT NULL GROUP BY model ORDER BY sum(tok) DESC NULLS LAST, model",
-        [*base, project],
+        [*base, *model.params, *tokens.params, *cost.params, project],
     ).fetchall()
     lo = from_ns if from_ns is not None else first_ns
     hi = to_ns if to_ns is not None else (last_ns + 1 if last_ns is not None else None)
@@ -481,10 +502,10 @@ def dashboard(
     if count and lo is not None and hi is not None and hi > lo:
         buckets = max(1, min(int(buckets), 500))
         width = max(1, -(-(hi - lo) // buckets))
-        bucket = f"LEAST(CAST((start_time_ns - {int(lo)}) // {int(width)} AS BIGINT), {buckets - 1})"
+        bucket = f"LEAST(CAST({d.int_div(f'start_time_ns - {int(lo)}', str(int(width)))} AS BIGINT), {buckets - 1})"
         rows = con.execute(
-            f"WITH {m} SELECT {bucket} AS b, count(*), count(*) FILTER (WHERE failed), "
-            "quantile_cont(duration_ms, 0.5), quantile_cont(duration_ms, 0.95) FROM m GROUP BY b ORDER BY b",
+            f"WITH {m} SELECT {bucket} AS b, count(*), count(*) FILTER (WHERE failed), {p50_p95} "
+            "FROM m GROUP BY b ORDER BY b",
             base,
         ).fetchall()
         by_bucket = {r[0]: r for r in rows}
@@ -496,14 +517,13 @@ def dashboard(
             "p50_ms": [by_bucket[i][3] if i in by_bucket else None for i in range(buckets)],
             "p95_ms": [by_bucket[i][4] if i in by_bucket else None for i in range(buckets)],
         }
-        metric_sql = _metric_sql(metric)
+        metric_sql = _metric_sql(d, project, metric)
         if metric_sql is not None:
             sql, mparams = metric_sql
-            finding_param = [project] if metric and metric.startswith("finding:") else []
             mrows = con.execute(
                 f"WITH {m}, v AS ({sql}) SELECT {bucket} AS b, avg(val), count(val) FROM v "
                 "WHERE val IS NOT NULL GROUP BY b ORDER BY b",
-                [*base, *finding_param, *mparams],
+                [*base, *mparams],
             ).fetchall()
             by_m = {r[0]: r for r in mrows}
             series["metric"] = metric

@@ -16,7 +16,7 @@ import msgspec
 import pyarrow as pa
 
 from spanscope.ingest.native import IngestBatch
-from spanscope.store.duckdb.derive import delete_keys, insert_spans
+from spanscope.store.duckdb.derive import HOT_INCOMING, delete_keys, hot_row, insert_spans
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -56,6 +56,22 @@ _SPAN_TYPES = (
     pa.string(),
 )
 _SPAN_SCHEMA = pa.schema(list(zip(_SPAN_COLUMNS, _SPAN_TYPES, strict=True)))
+# What write_many registers: the span columns, then the hot values computed in Python (derive.hot_row).
+_INCOMING_SCHEMA = pa.schema([*zip(_SPAN_COLUMNS, _SPAN_TYPES, strict=True), *HOT_INCOMING])
+_INCOMING_TYPES = tuple(f.type for f in _INCOMING_SCHEMA)
+
+
+def _in_span_order(spans: dict[tuple[str, str, str], tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows in ``SPAN_ORDER`` (a trace's spans together, traces by their earliest span, then by start and
+    span id): sorting row references here is cheaper than DuckDB moving wide rows in an ``ORDER BY``."""
+    first: dict[tuple[str, str], int] = {}
+    for row in spans.values():
+        key = (row[0], row[1])
+        start = first.get(key)
+        if start is None or row[6] < start:
+            first[key] = row[6]
+    return sorted(spans.values(), key=lambda r: (first[(r[0], r[1])], r[0], r[1], r[6], r[2]))
+
 
 _RECOMPUTE_TRACES = """
 INSERT INTO traces
@@ -139,10 +155,13 @@ _EVENT_SCHEMA = pa.schema(
 )
 
 
-def _insert_rows(
-    con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema, rows: list[tuple[Any, ...]], verb: str
+def insert_rows(
+    con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema, rows: list[tuple[Any, ...]], verb: str = "INSERT"
 ) -> None:
-    """Insert row tuples through one Arrow table: DuckDB's executemany costs ~1 ms per row."""
+    """Insert row tuples through one Arrow table: DuckDB's executemany costs ~1 ms per row. ``verb`` is
+    ``INSERT``, ``INSERT OR REPLACE`` or ``INSERT OR IGNORE``; the store's one insert path."""
+    if not rows:
+        return
     cols = list(zip(*rows, strict=True))
     tbl = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)], schema=schema)
     con.register("incoming_rows", tbl)
@@ -223,6 +242,7 @@ class WriteMixin:
                     _json_or_none(s.inputs),
                     _json_or_none(s.outputs),
                     _encode(s.events).decode() if s.events else None,
+                    *hot_row(s.attributes),
                 )
                 touched.add((project, s.trace_id))
             for info in batch.traces:
@@ -249,20 +269,20 @@ class WriteMixin:
         try:
             con.execute("BEGIN")
             if spans:
-                cols = list(zip(*spans.values(), strict=True))
+                cols = list(zip(*_in_span_order(spans), strict=True))
                 tbl = pa.Table.from_arrays(
-                    [pa.array(c, type=t) for c, t in zip(cols, _SPAN_TYPES, strict=True)], schema=_SPAN_SCHEMA
+                    [pa.array(c, type=t) for c, t in zip(cols, _INCOMING_TYPES, strict=True)], schema=_INCOMING_SCHEMA
                 )
                 con.register("incoming_spans", tbl)
-                insert_spans(con)  # last write wins, typed hot columns, trace/time order
+                insert_spans(con, precomputed=True)  # last write wins, typed hot columns, trace/time order
                 con.unregister("incoming_spans")
             info_rows = self._merge_trace_info(con, infos) if infos else {}
             if findings:
-                _insert_rows(con, "findings", _FINDING_SCHEMA, list(findings.values()), "INSERT OR REPLACE")
+                insert_rows(con, "findings", _FINDING_SCHEMA, list(findings.values()), "INSERT OR REPLACE")
             if events:
-                _insert_rows(con, "events", _EVENT_SCHEMA, events, "INSERT")
+                insert_rows(con, "events", _EVENT_SCHEMA, events, "INSERT")
             if reports:
-                _insert_rows(con, "sdk_reports", _SDK_REPORT_SCHEMA, reports, "INSERT")
+                insert_rows(con, "sdk_reports", _SDK_REPORT_SCHEMA, reports, "INSERT")
             if touched:
                 self._update_summaries(con, touched, spans, info_rows)
             con.execute("COMMIT")
@@ -313,7 +333,7 @@ class WriteMixin:
             end = max(r[7] for r in rows)
             fresh_rows.append((*key, root[2], root[4], start, end, (end - start) / 1e6, root[9], len(rows), *info))
         if fresh_rows:
-            _insert_rows(con, "traces", _TRACE_SCHEMA, fresh_rows, "INSERT")  # new traces: no row to replace
+            insert_rows(con, "traces", _TRACE_SCHEMA, fresh_rows, "INSERT")  # new traces: no row to replace
         stale = [k for k in keys if k in existing]
         if not stale:
             return
@@ -356,7 +376,7 @@ class WriteMixin:
                 user_id = info.user_id or user_id
             rows.append((key[0], key[1], _encode(tags).decode(), _encode(metadata).decode(), session_id, user_id))
         delete_keys(con, "trace_info", list(existing))  # replaced below (no primary key: derive.py)
-        _insert_rows(con, "trace_info", _INFO_SCHEMA, rows, "INSERT")
+        insert_rows(con, "trace_info", _INFO_SCHEMA, rows, "INSERT")
         return {(r[0], r[1]): r[2:] for r in rows}
 
     # ------------------------------------------------------------------ reads
