@@ -70,3 +70,14 @@ def duckdb_sql_on_clickhouse(sql: str, params: list[Any]) -> tuple[str, list[Any
         return frag.text
 
     return _JSON_TEXT.sub(sub, sql), bound
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerThread]:
+    """The ``server`` fixture of ``tests/conftest.py`` on chDB: import it into a test module that re-runs
+    DuckDB test bodies (``from tests.integration.servers_chdb import server``)."""
+    pytest.importorskip("chdb")
+    url = engine_url("chdb")
+    with ServerThread(tmp_path / "data", store_url=url) as srv:
+        yield srv
+    drop_database(url)

@@ -15,18 +15,11 @@ from spanscope.server import ServerThread
 from spanscope.store.clickhouse import ClickHouseStore
 from tests.integration import test_quality_loop as example
 from tests.integration import test_quality_loop_api as api
+from tests.integration.servers_chdb import server  # noqa: F401 - the fixture the re-run tests take
 from tests.integration.test_quality_loop_api import sdk  # noqa: F401 - the fixture the api tests take
 from tests.unit.store.engines import drop_database, engine_url
 
 pytest.importorskip("chdb")
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerThread]:
-    url = engine_url("chdb")
-    with ServerThread(tmp_path / "data", store_url=url) as srv:
-        yield srv
-    drop_database(url)
 
 
 @pytest.fixture

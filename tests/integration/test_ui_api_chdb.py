@@ -6,24 +6,12 @@ ClickHouse engine through its dialect.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from spanscope.server import ServerThread
 from tests.integration import test_ui_api as ui
-from tests.unit.store.engines import drop_database, engine_url
+from tests.integration.servers_chdb import server  # noqa: F401 - the fixture the re-run tests take
 
 pytest.importorskip("chdb")
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerThread]:
-    url = engine_url("chdb")
-    with ServerThread(tmp_path / "data", store_url=url) as srv:
-        yield srv
-    drop_database(url)
 
 
 http = ui.http

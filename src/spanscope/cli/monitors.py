@@ -158,12 +158,13 @@ def _specs_to_test(args: argparse.Namespace, client: Client | None) -> list[Moni
 def _test_local(args: argparse.Namespace, specs: list[MonitorSpec], at_ns: int | None) -> list[dict[str, Any]]:
     from spanscope.monitors.evaluate import evaluate
     from spanscope.monitors.service import public_url, trace_url
-    from spanscope.store import open_store
+    from spanscope.store import open_store, store_kind
 
     data_dir = resolve("data_dir", args.data_dir)
-    if not (Path(data_dir) / "spanscope.duckdb").exists():
+    store_url = resolve("store", getattr(args, "store", None))
+    if store_kind(store_url) == "duckdb" and not store_url and not (Path(data_dir) / "spanscope.duckdb").exists():
         raise MonitorSpecError(f"no server answers and there is no store in {data_dir!r}")
-    store = open_store(data_dir, read_only=True)
+    store = open_store(data_dir, store_url, read_only=True)
     try:
         out = []
         for spec in specs:
@@ -171,7 +172,13 @@ def _test_local(args: argparse.Namespace, specs: list[MonitorSpec], at_ns: int |
             try:
                 at = at_ns if at_ns is not None else int(datetime.now(UTC).timestamp() * 1e9)
                 ev = evaluate(
-                    con, spec.parsed(), spec.project, at, min_samples=spec.min_samples, examples=spec.examples
+                    con,
+                    spec.parsed(),
+                    spec.project,
+                    at,
+                    min_samples=spec.min_samples,
+                    examples=spec.examples,
+                    dialect=store.dialect,
                 )
             finally:
                 con.close()
