@@ -67,6 +67,7 @@ _LEGACY_MARKERS = (
     "gen_ai.usage.prompt_tokens",
     "gen_ai.usage.completion_tokens",
 )
+_LEGACY_MARKER_SET = frozenset(_LEGACY_MARKERS)
 _LEGACY_EVENTS = frozenset({*_ROLE_EVENTS, "gen_ai.choice", "gen_ai.content.prompt", "gen_ai.content.completion"})
 
 
@@ -143,9 +144,9 @@ class GenAILegacy(Translator):
         if "gen_ai" not in roots:
             return False
         a = span.attributes
-        if any(k in a for k in _LEGACY_MARKERS):
+        if not a.keys().isdisjoint(_LEGACY_MARKER_SET):
             return True
-        return any(e.name in _LEGACY_EVENTS for e in span.events)
+        return bool(span.events) and any(e.name in _LEGACY_EVENTS for e in span.events)
 
     def translate(self, span: Span, out: Translation) -> None:
         a = span.attributes

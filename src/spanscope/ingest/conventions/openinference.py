@@ -136,14 +136,18 @@ class OpenInference(Translator):
         if span.outputs is None:
             out.set_outputs(parse_by_mime(a.get("output.value"), a.get("output.mime_type")))
 
-        # canonical keys
-        out.set_attr(GEN_AI_REQUEST_MODEL, as_str(a.get("llm.model_name")))
-        out.set_attr(GEN_AI_PROVIDER_NAME, as_str(a.get("llm.provider")) or as_str(a.get("llm.system")))
+        # canonical keys (each looked up first: most spans carry few of them, and this runs for every span)
+        if (v := a.get("llm.model_name")) is not None:
+            out.set_attr(GEN_AI_REQUEST_MODEL, as_str(v))
+        if "llm.provider" in a or "llm.system" in a:
+            out.set_attr(GEN_AI_PROVIDER_NAME, as_str(a.get("llm.provider")) or as_str(a.get("llm.system")))
         for src, dst in _TOKEN_KEYS:
-            out.set_int_attr(dst, a.get(src))
-        out.set_attr(COST_USD, as_float(a.get("llm.cost.total")))
-        params = parse_json(a.get("llm.invocation_parameters"))
-        if isinstance(params, dict):
+            if (v := a.get(src)) is not None:
+                out.set_int_attr(dst, v)
+        if (v := a.get("llm.cost.total")) is not None:
+            out.set_attr(COST_USD, as_float(v))
+        params = a.get("llm.invocation_parameters")
+        if params is not None and isinstance(params := parse_json(params), dict):
             for src, dst, is_float in _PARAMS:
                 if is_float:
                     out.set_attr(dst, as_float(params.get(src)))
@@ -157,7 +161,11 @@ class OpenInference(Translator):
             out.set_attr("gen_ai.agent.name", as_str(a.get("agent.name")))
 
         # trace-level facts
-        out.set_session(a.get("session.id"))
-        out.set_user(a.get("user.id"))
-        out.add_metadata(a.get("metadata"))
-        out.add_tags(a.get("tag.tags"))
+        if (v := a.get("session.id")) is not None:
+            out.set_session(v)
+        if (v := a.get("user.id")) is not None:
+            out.set_user(v)
+        if (v := a.get("metadata")) is not None:
+            out.add_metadata(v)
+        if (v := a.get("tag.tags")) is not None:
+            out.add_tags(v)
