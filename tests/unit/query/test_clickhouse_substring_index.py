@@ -219,3 +219,44 @@ def test_store_search_finds_the_needle(many: ClickHouseStore) -> None:
     assert len(found) == 240
     assert many.count_matching("spans", "p", "span.inputs LIKE '%xylophone%'") == 960
     assert many.count_matching("spans", "p", "span.inputs LIKE '%XYLOPHONE%'") == 0
+
+
+# -- the 0500 migration keeps a store's data ------------------------------------------------------------------------
+
+
+def test_query_perf_migration_keeps_the_data() -> None:
+    """A store made before ``0500_query_perf`` (argMax views, day-sorted spans) reads the same after it."""
+    from spanscope.store.clickhouse import executor_from_url
+    from spanscope.store.clickhouse.schema import MIGRATIONS
+    from tests.unit.store.engines import drop_database, engine_url
+
+    url = str(engine_url("chdb"))
+    ex = executor_from_url(url)
+    ex.command(
+        "CREATE TABLE schema_migrations (id String, applied_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY id"
+    )
+    for mid, statements in MIGRATIONS.items():
+        if mid != "0500_query_perf":
+            for statement in statements:
+                ex.command(statement)
+            ex.insert("schema_migrations", ("id",), [(mid,)])
+    old = ClickHouseStore(ex, read_only=True)  # opened without migrating: 0500 is still pending
+    old.read_only = False
+    try:
+        old.write("p", decode_ingest(_body(DOCUMENTS), now_ns=BASE_NS))
+        before = {text: _names(old, text, DIALECT) for text in FILTERS[:4]}
+        trace_before = old.get_trace("p", tid(1))
+        ClickHouseStore(ex)  # applies 0500
+        new = ClickHouseStore(ex, read_only=True)
+        assert "0500_query_perf" in new.migrations_applied()
+        assert {text: _names(new, text, DIALECT) for text in FILTERS[:4]} == before
+        assert new.get_trace("p", tid(1)) == trace_before
+        (sorting_key,) = ex.rows(
+            "SELECT sorting_key FROM system.tables WHERE database = currentDatabase() AND name = 'spans_data'"
+        )[0]
+        assert "intDiv(start_time_ns, 60000000000)" in sorting_key
+        assert ex.rows(
+            "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%_0001'"
+        ) == [(0,)]
+    finally:
+        drop_database(url)

@@ -3,16 +3,15 @@
 Physical tables (``*_data``) are ``ReplacingMergeTree(_version)``, ``_version`` the ingest time in ns: the
 same row written twice (a retry, a replayed ingest log, several ``spanscope serve`` replicas) collapses to
 the newest on merge. Until a merge has run, reads dedupe themselves: every table is read through a view of
-the same name as the DuckDB table (``spans``, ``traces``, ``trace_info``, ``findings``, ``events``) that
-keeps the newest version per logical key with ``argMax(tuple(…), _version)`` grouped by that key. No
-``FINAL``: a predicate on the key columns (``project``, ``trace_id``) is pushed below the GROUP BY, so a
-search reads one project's rows, and a tuple keeps NULL columns (``argMax`` alone skips NULL arguments).
+the same name as the DuckDB table (``spans``, ``traces``, ``trace_info``, ``findings``, ``events``). Since
+``0500_query_perf`` the views read with ``FINAL`` (the first layout's ``argMax(tuple(…), _version)`` views
+aggregated every row a query read; measured in the migration's comment and docs/scale-out.md).
 
-``spans_data`` is partitioned by day and ordered ``(project, day, trace_id, span_id)``: per-project
-time-range scans read one project's days, and a trace is one contiguous range inside a day; a bloom filter
-on ``trace_id`` skips granules for lookups without a time bound. ``inputs``/``outputs`` carry n-gram bloom
-filters (substring ``LIKE``) and ZSTD; names, kinds and statuses are ``LowCardinality``; the hot attributes
-of ``store.schema.HOT_COLUMNS`` (tokens, model, cost) are typed columns filled on insert.
+``spans_data`` (``0500``) is partitioned by day and ordered ``(project, minute of start, trace_id, span_id)``
+with 1,024-row granules; a bloom filter on ``trace_id`` skips granules for lookups without a time bound.
+``inputs``/``outputs`` carry n-gram bloom filters on their lower-cased text (substring ``LIKE``/``ILIKE``) and
+ZSTD; names, kinds and statuses are ``LowCardinality``; the hot attributes of ``store.schema.HOT_COLUMNS``
+(tokens, model, cost) are typed columns filled on insert.
 """
 
 from __future__ import annotations
@@ -433,21 +432,25 @@ def _number(value: object) -> float | None:
 
 
 # -- 0500_query_perf (issue 9): the read layout for 10M+ spans ---------------------------------------------------
-# Measured on the 1M-span bench (bench/query.py --store chdb://): the argMax views aggregated every row a query
-# read, whatever columns it needed (latency by span name 5.8 s, seed search 15 s); ``FINAL`` views read only the
-# columns asked for and merge only key ranges that several parts share (0.04-0.3 s). ``spans_data`` is rebuilt:
-# - sorting key ``(project, minute of start, trace_id, span_id)``: a newest-first window, a trace's spans (the
-#   read path always knows the trace's time range) and the spans of a result page are contiguous, and parts
-#   written one after another hold disjoint key ranges, which ``FINAL`` reads without merging. A span's versions
-#   share its start time (SDKs and OTLP exporters never change it); a rewrite that moves a span to another
-#   minute keeps both rows.
-# - 1,024-row granules (8,192 before): a point read or a page's spans decompress 8x less text; the skip
-#   indexes keep 8,192 rows per entry (GRANULARITY 8), so they take the same space as before.
+# Measured with bench/query.py --store chdb:// (1M and 10M spans): the argMax views aggregated every row a query
+# read, whatever columns it needed (latency by span name at 1M spans: 5.8 s, the seed search 15 s); ``FINAL``
+# views read only the columns asked for and merge only the key ranges that several parts share (0.04-0.3 s).
+# The core tables are rebuilt (copied, then renamed into place):
+# - ``spans_data`` is sorted by ``(project, minute of start, trace_id, span_id)``: a newest-first window, a
+#   trace's spans (the read path always knows the trace's time range) and the spans of a result page are
+#   contiguous, and parts written one after another hold nearly disjoint key ranges, which ``FINAL`` reads
+#   without merging. A span's versions share its start time (SDKs and OTLP exporters never change it); a
+#   rewrite that moves a span to another minute keeps both rows.
+# - 1,024-row granules (8,192 before) everywhere: a point read, or the 100 traces of a page, decompress up to 8x
+#   less; the skip indexes keep 8,192 rows per entry (GRANULARITY 8), so they take the same space as before.
 # - the n-gram indexes are built on the lower-cased whole-document text as the ``spans`` view's filters spell it
 #   (``span_text_index_expr``), so ``span.inputs LIKE/ILIKE '%word%'`` skips granules
 #   (``ClickHouseDialect.compare`` adds the matching pre-filter); the old ones, on the raw JSON, matched no
 #   query the compiler emits.
+# - ``findings_current`` looks for superseding findings among those that ever named one
+#   (``findings_supersedes``, filled on insert), not in every finding's metadata.
 SPANS_MINUTE: Final = "intDiv(start_time_ns, 60000000000)"
+GRANULE_ROWS: Final = 1024
 
 
 def span_text_index_expr(column: str) -> str:
@@ -466,10 +469,7 @@ def final_view(table: str) -> str:
     return f"CREATE OR REPLACE VIEW {table} AS SELECT {', '.join([*key, *picks])} FROM {table}_data FINAL"
 
 
-def _query_perf() -> tuple[str, ...]:
-    columns = ", ".join((*TABLES["spans"][0], *TABLES["spans"][1], "_version"))
-    return (
-        f"""
+_SPANS_0500: Final = f"""
         CREATE TABLE IF NOT EXISTS spans_data_0500 (
             project         LowCardinality(String),
             trace_id        String,
@@ -495,19 +495,62 @@ def _query_perf() -> tuple[str, ...]:
         ) ENGINE = ReplacingMergeTree(_version)
         PARTITION BY {_DAY}
         ORDER BY (project, {SPANS_MINUTE}, trace_id, span_id)
-        SETTINGS index_granularity = 1024
-        """,
-        # Every statement can run again after a crash: a repeated copy adds versions that merges collapse, and
-        # the old table is dropped before the rename as well as after it.
-        f"INSERT INTO spans_data_0500 ({columns}) SELECT {columns} FROM spans_data",
-        "DROP TABLE IF EXISTS spans_data_0001 SYNC",
-        "RENAME TABLE spans_data TO spans_data_0001, spans_data_0500 TO spans_data",
-        "DROP TABLE IF EXISTS spans_data_0001 SYNC",
-        # The rebuilt table has no TTL yet: record that, so retention (store/retention.py) sets it again.
+        SETTINGS index_granularity = {GRANULE_ROWS}
+        """
+
+
+def _rebuild(table: str, create: str) -> tuple[str, ...]:
+    """Statements that copy ``{table}_data`` into ``{table}_data_0500`` (made by ``create``) and rename the copy
+    into place. Each can run again after a crash: a repeated copy adds versions that merges collapse, and the
+    old table is dropped before the rename as well as after it. Copies of the ``*_data`` tables carry no TTL,
+    so retention (``store/retention.py``) is told to set it again."""
+    data, new, old = f"{table}_data", f"{table}_data_0500", f"{table}_data_0001"
+    columns = ", ".join((*TABLES[table][0], *TABLES[table][1], "_version"))
+    return (
+        create,
+        f"INSERT INTO {new} ({columns}) SELECT {columns} FROM {data}",
+        f"DROP TABLE IF EXISTS {old} SYNC",
+        f"RENAME TABLE {data} TO {old}, {new} TO {data}",
+        f"DROP TABLE IF EXISTS {old} SYNC",
+        f"INSERT INTO spanscope_retention SELECT '{data}', '', toUnixTimestamp64Nano(now64(9))",
+    )
+
+
+def _query_perf() -> tuple[str, ...]:
+    keys = {"traces": "project, trace_id", "trace_info": "project, trace_id"}
+    keys |= {"findings": "project, trace_id, finding_id", "events": "project, trace_id, span_id, time_ns, name"}
+    supersedes = "JSONExtractString(metadata, 'spanscope.supersedes')"
+    superseding = "metadata IS NOT NULL AND JSONHas(metadata, 'spanscope.supersedes')"
+    return (
         "CREATE TABLE IF NOT EXISTS spanscope_retention (table_name String, ttl String, _version UInt64) "
         "ENGINE = ReplacingMergeTree(_version) ORDER BY table_name",
-        "INSERT INTO spanscope_retention SELECT 'spans_data', '', toUnixTimestamp64Nano(now64(9))",
+        *_rebuild("spans", _SPANS_0500),
+        *(
+            statement
+            for table, key in keys.items()
+            for statement in _rebuild(
+                table,
+                f"CREATE TABLE IF NOT EXISTS {table}_data_0500 AS {table}_data ENGINE = ReplacingMergeTree(_version) "
+                f"ORDER BY ({key}) SETTINGS index_granularity = {GRANULE_ROWS}",
+            )
+        ),
         *(final_view(table) for table in TABLES),
+        # Findings that named a finding they supersede, in any version (a small table: most findings name none).
+        "CREATE TABLE IF NOT EXISTS findings_supersedes (project LowCardinality(String), trace_id String, "
+        "finding_id String) ENGINE = ReplacingMergeTree ORDER BY (project, trace_id, finding_id)",
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS findings_supersedes_mv TO findings_supersedes AS "
+        f"SELECT project, trace_id, finding_id FROM findings_data WHERE {superseding}",
+        f"INSERT INTO findings_supersedes SELECT project, trace_id, finding_id FROM findings_data WHERE {superseding}",
+        # Same meaning as 0001's (DuckDB: 0102): the current version of a finding that names another supersedes it.
+        f"""
+        CREATE OR REPLACE VIEW findings_current AS
+        SELECT * FROM findings
+        WHERE (project, trace_id, finding_id) NOT IN (
+            SELECT project, trace_id, {supersedes} FROM findings
+            WHERE (project, trace_id, finding_id) IN (SELECT project, trace_id, finding_id FROM findings_supersedes)
+              AND {superseding}
+        )
+        """,
     )
 
 

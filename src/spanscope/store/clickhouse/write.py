@@ -124,30 +124,54 @@ class WriteMixin:
         if reports:
             ex.insert("sdk_reports_data", _columns("sdk_reports"), list(reports.values()))
         if touched:
-            self._write_summaries(sorted(touched), info_rows, version)
+            self._write_summaries(sorted(touched), info_rows, version, spans)
 
-    def _stored(self, table: str, select: str, keys: list[tuple[str, str]]) -> list[tuple[Any, ...]]:
-        """Rows of the dedupe view ``table`` for the given ``(project, trace_id)`` keys."""
+    def _stored(
+        self, table: str, select: str, keys: list[tuple[str, str]], since_ns: int | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Rows of the dedupe view ``table`` for the given ``(project, trace_id)`` keys (``since_ns``: only rows
+        starting then or later, for ``spans``)."""
         out: list[tuple[Any, ...]] = []
         by_project: dict[str, list[str]] = {}
         for project, trace_id in keys:
             by_project.setdefault(project, []).append(trace_id)
+        bound = "" if since_ns is None else " AND start_time_ns >= ?"
         for project, ids in by_project.items():
             for chunk in _chunks(ids):
+                params: list[Any] = [project, chunk] if since_ns is None else [project, chunk, since_ns]
                 out += self._ex.rows(
-                    f"SELECT {select} FROM {table} WHERE project = ? AND has(?, trace_id)", [project, chunk]
+                    f"SELECT {select} FROM {table} WHERE project = ? AND has(?, trace_id){bound}", params
                 )
         return out
 
     def _write_summaries(
-        self, keys: list[tuple[str, str]], info_rows: dict[tuple[str, str], tuple[Any, ...]], version: int
+        self,
+        keys: list[tuple[str, str]],
+        info_rows: dict[tuple[str, str], tuple[Any, ...]],
+        version: int,
+        group: dict[tuple[str, str, str], tuple[Any, ...]],
     ) -> None:
-        """Write the ``traces`` row of every touched trace from all its stored spans (the group's are in)."""
+        """Write the ``traces`` row of every touched trace from all its stored spans (the group's are in).
+
+        A trace with no ``traces`` row yet (the common case: an SDK sends a trace's spans within moments) has no
+        spans but the group's, so it is summarised from them alone; only traces seen before re-read their stored
+        spans, from the earliest start they can have (the stored trace's or the group's), so the read skips by
+        the sorting key's start minute instead of looking through every span of the project.
+        """
+        columns = "project, trace_id, span_id, parent_span_id, name, start_time_ns, end_time_ns, status"
         by_trace: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
-        for row in self._stored(
-            "spans", "project, trace_id, span_id, parent_span_id, name, start_time_ns, end_time_ns, status", keys
-        ):
-            by_trace.setdefault((row[0], row[1]), []).append(row)
+        for row in group.values():  # the same columns as the stored read below
+            by_trace.setdefault((row[0], row[1]), []).append((*row[:5], row[6], row[7], row[9]))
+        known = {(r[0], r[1]): r[2] for r in self._stored("traces", "project, trace_id, start_time_ns", keys)}
+        if known:
+            bound = min(v for v in known.values() if v is not None) if any(v is not None for v in known.values()) else 0
+            for key in known:
+                for row in by_trace.get(key, ()):
+                    bound = min(bound, row[5])
+            for key in known:
+                by_trace.pop(key, None)  # replaced by every stored span of the trace, the group's included
+            for row in self._stored("spans", columns, list(known), since_ns=bound):
+                by_trace.setdefault((row[0], row[1]), []).append(row)
         missing = [k for k in keys if k not in info_rows]
         if missing:
             for row in self._stored("trace_info", "project, trace_id, tags, metadata, session_id, user_id", missing):
