@@ -35,7 +35,6 @@ that wait for their spans sends nothing and reports success (the findings leave 
 
 from __future__ import annotations
 
-import email.utils
 import gzip
 import http.client
 import logging
@@ -55,6 +54,7 @@ from spanscope.model.records import Event, Finding, Span, TraceInfo
 from spanscope.sdk.convert import enc_hook
 from spanscope.sdk.exporters import ExportBatch
 from spanscope.sdk.guard import log_once
+from spanscope.sdk.transport import post_with_retries
 
 __all__ = ["OTLP_TRACES_PATH", "OtlpJsonExporter"]
 
@@ -426,26 +426,19 @@ class OtlpJsonExporter:
     # --- HTTP -------------------------------------------------------------------------------------
     def _send(self, body: bytes, batch: ExportBatch) -> bool:
         deadline = batch.deadline if batch.deadline is not None else time.monotonic() + BACKGROUND_BUDGET
-        attempt = 0
-        while True:
-            status, reply_headers, data, error = self._post(body, deadline)
-            if status is not None and 200 <= status < 300:
-                batch.rejected += self._rejected_spans(data)
-                return True
-            retryable = error is not None or status == 429 or (status is not None and status >= 500)
-            if not retryable or attempt >= self.max_retries:
-                self._log_failure(status, data, error, attempt)
-                return False
-            delay = min(self.max_backoff, self.backoff * 2**attempt) * random.uniform(0.5, 1.0)
-            retry_after = _retry_after(reply_headers)
-            if retry_after is not None:
-                delay = retry_after
-            if time.monotonic() + delay >= deadline:
-                self._log_failure(status, data, error, attempt)
-                return False
-            if self._stopped.wait(delay):
-                return False
-            attempt += 1
+        reply = post_with_retries(
+            lambda left: self._post(body, left),
+            deadline,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+            max_backoff=self.max_backoff,
+            stopped=self._stopped,
+            log_failure=self._log_failure,
+        )
+        if reply is None:
+            return False
+        batch.rejected += self._rejected_spans(reply[2])
+        return True
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         if self._https:
@@ -530,19 +523,3 @@ class OtlpJsonExporter:
             status,
             snippet,
         )
-
-
-def _retry_after(headers: Any) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), if any."""
-    value = headers.get("Retry-After") if headers is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())

@@ -19,7 +19,7 @@ import random
 import threading
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -84,26 +84,19 @@ class HttpExporter:
             body = zlib.compress(body, 1, wbits=31)
             headers["Content-Encoding"] = "gzip"
         deadline = batch.deadline if batch.deadline is not None else time.monotonic() + BACKGROUND_BUDGET
-        attempt = 0
-        while True:
-            status, reply_headers, data, error = self._post(body, headers, deadline)
-            if status is not None and 200 <= status < 300:
-                batch.rejected = self._count_rejected(data)
-                return True
-            retryable = error is not None or status == 429 or (status is not None and status >= 500)
-            if not retryable or attempt >= self.max_retries:
-                self._log_failure(status, data, error, attempt)
-                return False
-            delay = min(self.max_backoff, self.backoff * 2**attempt) * random.uniform(0.5, 1.0)
-            retry_after = _retry_after(reply_headers)
-            if retry_after is not None:
-                delay = retry_after
-            if time.monotonic() + delay >= deadline:
-                self._log_failure(status, data, error, attempt)
-                return False
-            if self._stopped.wait(delay):
-                return False
-            attempt += 1
+        reply = post_with_retries(
+            lambda left: self._post(body, headers, left),
+            deadline,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+            max_backoff=self.max_backoff,
+            stopped=self._stopped,
+            log_failure=self._log_failure,
+        )
+        if reply is None:
+            return False
+        batch.rejected = self._count_rejected(reply[2])
+        return True
 
     def shutdown(self) -> None:
         self._stopped.set()
@@ -205,6 +198,44 @@ class HttpExporter:
             hint,
             snippet,
         )
+
+
+# (status or None, reply headers, reply body, the connection error or None)
+Reply = tuple[int | None, Any, bytes, BaseException | None]
+
+
+def post_with_retries(
+    post: Callable[[float], Reply],
+    deadline: float,
+    *,
+    max_retries: int,
+    backoff: float,
+    max_backoff: float,
+    stopped: threading.Event,
+    log_failure: Callable[[int | None, bytes, BaseException | None, int], None],
+) -> Reply | None:
+    """``post(deadline)`` until a 2xx (returned), retrying connection errors, 429 and 5xx with exponential backoff
+    and jitter (a ``Retry-After`` wins), never past ``deadline``; None when it gives up (``log_failure`` told)
+    or ``stopped`` is set. Every exporter of the SDK (native, OTLP/JSON) sends through this."""
+    attempt = 0
+    while True:
+        status, reply_headers, data, error = reply = post(deadline)
+        if status is not None and 200 <= status < 300:
+            return reply
+        retryable = error is not None or status == 429 or (status is not None and status >= 500)
+        if not retryable or attempt >= max_retries:
+            log_failure(status, data, error, attempt)
+            return None
+        delay = min(max_backoff, backoff * 2**attempt) * random.uniform(0.5, 1.0)
+        retry_after = _retry_after(reply_headers)
+        if retry_after is not None:
+            delay = retry_after
+        if time.monotonic() + delay >= deadline:
+            log_failure(status, data, error, attempt)
+            return None
+        if stopped.wait(delay):
+            return None
+        attempt += 1
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
