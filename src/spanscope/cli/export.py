@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from spanscope.cli.local import source
 from spanscope.cli.query import fill_table
-from spanscope.client import ApiError, Client, span_rows_to_frame
+from spanscope.client import ApiError, span_rows_to_frame
 from spanscope.query import FilterError
-from spanscope.settings import resolve
 
 FORMATS = ("parquet", "csv", "jsonl")  # spanscope.export.FORMATS, without importing pyarrow to build the parser
 
@@ -48,40 +47,6 @@ def add_parsers(sub: Any, add_endpoint_args: Callable[[argparse.ArgumentParser],
     add_endpoint_args(p)
 
 
-class _Local:
-    """Pages of rows and counts from a store opened read-only."""
-
-    def __init__(self, data_dir: str, project: str):
-        from spanscope.store import open_store
-
-        self.store = open_store(data_dir, read_only=True)
-        self.project = project
-
-    def count(self, filter_string: str | None, rows: str) -> int:
-        return self.store.count_matching(rows, self.project, filter_string)
-
-    def iter_rows(
-        self, rows: str, filter_string: str | None, max_results: int | None, order_by: Any, fields: Any
-    ) -> Iterator[list[dict]]:
-        return self.store.iter_search(rows, self.project, filter_string, order_by, fields, 5000, max_results)
-
-    def search_rows(
-        self, rows: str, filter_string: str | None, max_results: int, order_by: Any, fields: Any
-    ) -> tuple[list[dict], None]:
-        found, _ = self.store.search_rows(rows, self.project, filter_string, max_results, order_by, None, fields)
-        return found, None
-
-
-def _source(args: argparse.Namespace) -> Client | _Local:
-    client = Client(args.endpoint, args.api_key, args.project)
-    if args.endpoint or client.health():
-        return client
-    data_dir = resolve("data_dir", args.data_dir)
-    if (Path(data_dir) / "spanscope.duckdb").exists():
-        return _Local(data_dir, client.project)
-    return client
-
-
 def run_export(args: argparse.Namespace) -> int:
     from spanscope.export import FileWriter, format_of
 
@@ -93,7 +58,7 @@ def run_export(args: argparse.Namespace) -> int:
         err.print(f"[red]error:[/red] {exc}")
         return 2
     try:
-        src = _source(args)
+        src = source(args)
         total = src.count(args.filter, rows)
         if args.limit is not None:
             total = min(total, args.limit)
@@ -120,7 +85,7 @@ def run_export(args: argparse.Namespace) -> int:
 def run_spans(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     try:
-        src = _source(args)
+        src = source(args)
         found, _ = src.search_rows("spans", args.filter, args.limit, args.order_by, args.fields or None)
     except FilterError as exc:
         err.print(f"[red]filter error:[/red] {exc}")

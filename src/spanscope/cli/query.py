@@ -6,47 +6,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from spanscope.client import ApiError, Client, rows_to_frame
+from spanscope.cli.local import source
+from spanscope.client import ApiError, rows_to_frame
 from spanscope.model import Trace
 from spanscope.query import FilterError
-from spanscope.settings import resolve
-
-
-class _LocalSource:
-    """The same two calls as :class:`Client`, answered from a store opened read-only."""
-
-    def __init__(self, data_dir: str, project: str):
-        from spanscope.store import open_store
-
-        self.store = open_store(data_dir, read_only=True)
-        self.project = project
-
-    def search_trace_rows(self, filter_string, max_results, order_by, extract_fields, page_token=None):  # noqa: ANN001, ANN201
-        res = self.store.search_traces(self.project, filter_string, max_results, order_by, None, extract_fields)
-        return [r.to_dict() for r in res.traces], res.next_page_token
-
-    def get_trace(self, trace_id: str) -> Trace:
-        t = self.store.get_trace(self.project, trace_id)
-        if t is None:
-            raise ApiError(404, f"trace {trace_id} not found in project {self.project!r}")
-        return t
-
-
-def _source(args: argparse.Namespace) -> Client | _LocalSource:
-    client = Client(args.endpoint, args.api_key, args.project)
-    if args.endpoint or client.health():
-        return client
-    data_dir = resolve("data_dir", args.data_dir)
-    if (Path(data_dir) / "spanscope.duckdb").exists():
-        return _LocalSource(data_dir, client.project)
-    return client
 
 
 def _cell(value: Any, width: int = 60) -> str:
@@ -59,7 +28,7 @@ def _cell(value: Any, width: int = 60) -> str:
 def run_search(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     try:
-        src = _source(args)
+        src = source(args)
         rows, _ = src.search_trace_rows(args.filter, args.limit, args.order_by, args.fields or None)
     except FilterError as exc:
         err.print(f"[red]filter error:[/red] {exc}")
@@ -104,7 +73,7 @@ def fill_table(table: Table, df: Any, cols: list[str]) -> None:
 def run_trace(args: argparse.Namespace) -> int:
     err = Console(stderr=True)
     try:
-        trace = _source(args).get_trace(args.trace_id)
+        trace = source(args).get_trace(args.trace_id)
     except (ApiError, ConnectionError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         return 1

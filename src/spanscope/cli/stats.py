@@ -10,15 +10,14 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from spanscope.cli.local import LocalSource, source
 from spanscope.client import ApiError, Client
 from spanscope.query import FilterError
-from spanscope.settings import resolve
 
 _DAY_ALIASES = {"day": "1d", "hour": "1h", "week": "1w", "minute": "1m"}
 
@@ -64,47 +63,6 @@ def add_parser(sub: Any, add_endpoint_args: Callable[[argparse.ArgumentParser], 
 def _common(p: argparse.ArgumentParser, add_endpoint_args: Callable[[argparse.ArgumentParser], None]) -> None:
     p.add_argument("--json", action="store_true", help="print the raw answer as JSON")
     add_endpoint_args(p)
-
-
-class _Local:
-    """Answers analysis requests from a store opened read-only (no server running)."""
-
-    def __init__(self, data_dir: str, project: str):
-        from spanscope.store import open_store
-
-        self.store = open_store(data_dir, read_only=True)
-        self.project = project
-
-    def analysis(self, name: str, body: dict[str, Any]) -> Any:
-        from spanscope.analysis import engine
-
-        s, p = self.store, self.project
-        if name == "latency":
-            return engine.latency(s, p, body["filter"], body["by"], body["bucket"])
-        if name == "usage":
-            return engine.usage(s, None if body["all_projects"] else p, body["filter"], body["by"], body["bucket"])
-        if name == "compare":
-            return engine.compare(s, p, body["filter_a"], body["filter_b"], body["top"])
-        if name == "critical_path":
-            if body["trace_id"]:
-                found = engine.critical_path_of(s, p, body["trace_id"])
-                if found is None:
-                    raise ApiError(404, f"trace {body['trace_id']} not found in project {p!r}")
-                return found
-            return engine.critical_path_summary(s, p, body["filter"], body["max_traces"])
-        if name == "correlate":
-            return engine.correlate(s, p, body["a"], body["b"], body["filter"], body["agg"])
-        raise ValueError(name)
-
-
-def source(args: argparse.Namespace) -> Client | _Local:
-    client = Client(args.endpoint, args.api_key, args.project)
-    if args.endpoint or client.health():
-        return client
-    data_dir = resolve("data_dir", args.data_dir)
-    if (Path(data_dir) / "spanscope.duckdb").exists():
-        return _Local(data_dir, client.project)
-    return client
 
 
 def _by(values: Sequence[str] | None, default: str) -> tuple[list[str], str | None]:
@@ -169,7 +127,7 @@ def run_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dispatch(args: argparse.Namespace, src: Client | _Local) -> tuple[Any, Callable[[Console, Any], None]]:
+def _dispatch(args: argparse.Namespace, src: Client | LocalSource) -> tuple[Any, Callable[[Console, Any], None]]:
     cmd = args.stats_command
     if cmd == "latency":
         by, bucket = _by(args.by, "span.name")
