@@ -54,7 +54,7 @@ from spanscope.model.records import Event, Finding, Span, TraceInfo
 from spanscope.sdk.convert import enc_hook
 from spanscope.sdk.exporters import ExportBatch
 from spanscope.sdk.guard import log_once
-from spanscope.sdk.transport import post_with_retries
+from spanscope.sdk.transport import KeepAlivePoster, post_with_retries
 
 __all__ = ["OTLP_TRACES_PATH", "OtlpJsonExporter"]
 
@@ -238,7 +238,7 @@ class _Pending:
         self.since = since
 
 
-class OtlpJsonExporter:
+class OtlpJsonExporter(KeepAlivePoster):
     """Send batches as OTLP/HTTP JSON to ``endpoint`` (``/v1/traces`` is appended when it has no path).
 
     >>> exporter = OtlpJsonExporter("http://127.0.0.1:4318", headers={"x-honeycomb-team": "..."})
@@ -427,7 +427,7 @@ class OtlpJsonExporter:
     def _send(self, body: bytes, batch: ExportBatch) -> bool:
         deadline = batch.deadline if batch.deadline is not None else time.monotonic() + BACKGROUND_BUDGET
         reply = post_with_retries(
-            lambda left: self._post(body, left),
+            lambda left: self._post(body, self._headers, left),
             deadline,
             max_retries=self.max_retries,
             backoff=self.backoff,
@@ -439,44 +439,6 @@ class OtlpJsonExporter:
             return False
         batch.rejected += self._rejected_spans(reply[2])
         return True
-
-    def _connect(self, timeout: float) -> http.client.HTTPConnection:
-        if self._https:
-            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout)
-        return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
-
-    def _close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-
-    def _post(self, body: bytes, deadline: float) -> tuple[int | None, Any, bytes, BaseException | None]:
-        with self._lock:
-            for fresh_retry in (False, True):
-                if self._stopped.is_set():
-                    return None, None, b"", RuntimeError("exporter is shut down")
-                timeout = min(self.timeout, max(deadline - time.monotonic(), 0.5))
-                reused = self._conn is not None
-                try:
-                    if self._conn is None:
-                        self._conn = self._connect(timeout)
-                    elif self._conn.sock is not None:
-                        self._conn.sock.settimeout(timeout)
-                    self._conn.request("POST", self._path, body=body, headers=self._headers)
-                    response = self._conn.getresponse()
-                    data = response.read()
-                    if response.will_close:
-                        self._close()
-                    return response.status, response.headers, data, None
-                except (OSError, http.client.HTTPException) as exc:
-                    self._close()
-                    if reused and not fresh_retry:
-                        continue  # the server closed an idle keep-alive connection: retry once right away
-                    return None, None, b"", exc
-                finally:
-                    if self._stopped.is_set():
-                        self._close()
-            raise AssertionError("unreachable")
 
     def _rejected_spans(self, data: bytes) -> int:
         if not data or not data.lstrip().startswith(b"{"):

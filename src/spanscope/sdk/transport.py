@@ -34,7 +34,64 @@ GZIP_THRESHOLD = 1024
 BACKGROUND_BUDGET = 60.0  # seconds an export may take (retries included) when no flush is waiting
 
 
-class HttpExporter:
+# (status or None, reply headers, reply body, the connection error or None)
+Reply = tuple[int | None, Any, bytes, BaseException | None]
+
+
+class KeepAlivePoster:
+    """One kept-alive HTTP(S) connection that POSTs to ``_path``, shared by the SDK's exporters (native and
+    OTLP/JSON). The exporter sets ``_https``, ``_host``, ``_port``, ``_path``, ``timeout``, ``_conn``, ``_lock``
+    and ``_stopped``; a connection the server closed while idle is reopened once right away."""
+
+    _https: bool
+    _host: str | None
+    _port: int | None
+    _path: str
+    timeout: float
+    _conn: http.client.HTTPConnection | None
+    _lock: threading.Lock
+    _stopped: threading.Event
+
+    def _connect(self, timeout: float) -> http.client.HTTPConnection:
+        if self._https:
+            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout)
+        return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _post(self, body: bytes, headers: dict[str, str], deadline: float) -> Reply:
+        with self._lock:
+            for fresh_retry in (False, True):
+                if self._stopped.is_set():
+                    return None, None, b"", RuntimeError("exporter is shut down")
+                timeout = min(self.timeout, max(deadline - time.monotonic(), 0.5))
+                reused = self._conn is not None
+                try:
+                    if self._conn is None:
+                        self._conn = self._connect(timeout)
+                    elif self._conn.sock is not None:
+                        self._conn.sock.settimeout(timeout)
+                    self._conn.request("POST", self._path, body=body, headers=headers)
+                    response = self._conn.getresponse()
+                    data = response.read()
+                    if response.will_close:
+                        self._close()
+                    return response.status, response.headers, data, None
+                except (OSError, http.client.HTTPException) as exc:
+                    self._close()
+                    if reused and not fresh_retry:
+                        continue  # the server closed an idle keep-alive connection: retry once right away
+                    return None, None, b"", exc
+                finally:
+                    if self._stopped.is_set():
+                        self._close()  # shutdown() happened during the request
+            raise AssertionError("unreachable")
+
+
+class HttpExporter(KeepAlivePoster):
     """Send batches to a spanscope server.
 
     >>> exporter = HttpExporter("http://127.0.0.1:8417", api_key=None, project="default")
@@ -115,45 +172,6 @@ class HttpExporter:
         self._close()
 
     # --- internals --------------------------------------------------------------------------------
-    def _connect(self, timeout: float) -> http.client.HTTPConnection:
-        if self._https:
-            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout)
-        return http.client.HTTPConnection(self._host, self._port, timeout=timeout)
-
-    def _close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
-
-    def _post(
-        self, body: bytes, headers: dict[str, str], deadline: float
-    ) -> tuple[int | None, Mapping[str, str] | None, bytes, BaseException | None]:
-        with self._lock:
-            for fresh_retry in (False, True):
-                if self._stopped.is_set():
-                    return None, None, b"", RuntimeError("exporter is shut down")
-                timeout = min(self.timeout, max(deadline - time.monotonic(), 0.5))
-                reused = self._conn is not None
-                try:
-                    if self._conn is None:
-                        self._conn = self._connect(timeout)
-                    elif self._conn.sock is not None:
-                        self._conn.sock.settimeout(timeout)
-                    self._conn.request("POST", self._path, body=body, headers=headers)
-                    response = self._conn.getresponse()
-                    data = response.read()
-                    if response.will_close:
-                        self._close()
-                    return response.status, response.headers, data, None
-                except (OSError, http.client.HTTPException) as exc:
-                    self._close()
-                    if reused and not fresh_retry:
-                        continue  # the server closed an idle keep-alive connection: retry once right away
-                    return None, None, b"", exc
-                finally:
-                    if self._stopped.is_set():
-                        self._close()  # shutdown() happened during the request
-            raise AssertionError("unreachable")
 
     def _count_rejected(self, data: bytes) -> int:
         if not data:
@@ -198,10 +216,6 @@ class HttpExporter:
             hint,
             snippet,
         )
-
-
-# (status or None, reply headers, reply body, the connection error or None)
-Reply = tuple[int | None, Any, bytes, BaseException | None]
 
 
 def post_with_retries(
