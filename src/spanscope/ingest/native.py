@@ -156,6 +156,8 @@ def decode_ingest(body: bytes, *, now_ns: int | None = None, limits: Limits = DE
         raise IngestError(f"body has the wrong shape: {exc}") from None
     except msgspec.DecodeError as exc:
         raise IngestError(f"malformed JSON: {exc}") from None
+    except UnicodeDecodeError as exc:  # msgspec raises it for invalid UTF-8 inside a string
+        raise IngestError(f"malformed JSON: invalid UTF-8 ({exc.reason} at byte {exc.start})") from None
     batch = IngestBatch(sdk_stats=raw.sdk_stats if isinstance(raw.sdk_stats, dict) else None)
     now = now_ns if now_ns is not None else time.time_ns()
     for kind, items, out in (
@@ -172,6 +174,9 @@ def decode_ingest(body: bytes, *, now_ns: int | None = None, limits: Limits = DE
                 obj = decoder.decode(item)
             except (msgspec.ValidationError, msgspec.DecodeError) as exc:
                 batch.rejected.append(Rejection(kind, i, str(exc)))
+                continue
+            except UnicodeDecodeError as exc:  # invalid UTF-8 inside one of its strings
+                batch.rejected.append(Rejection(kind, i, f"invalid UTF-8 ({exc.reason})"))
                 continue
             if kind == "span":
                 reason = check_time(obj.start_time_ns, obj.end_time_ns, now)

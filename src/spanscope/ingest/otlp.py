@@ -629,6 +629,8 @@ def _decode_json(body: bytes) -> OtlpDecoded:
         doc = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise IngestError(f"malformed JSON: {exc}") from None
+    except UnicodeDecodeError as exc:  # msgspec raises it for invalid UTF-8 inside a string
+        raise IngestError(f"malformed JSON: invalid UTF-8 ({exc.reason} at byte {exc.start})") from None
     except RecursionError:
         raise IngestError("malformed JSON: nested too deeply") from None
     col = _Collector()

@@ -88,6 +88,15 @@ class Dialect(ABC):
         """The exact ``q``-quantile (0 < q < 1) of ``expr`` over a group, interpolated linearly."""
         return f"quantile_cont({expr}, {float(q)!r})"
 
+    def same_name_quantile(self, table: str, ref: str, alias: str, value: Sql, q: float, bounds: Sql) -> Sql:
+        """The ``q``-quantile of ``value`` (an expression on ``ref``) over the rows of ``table`` (``spans`` or
+        ``traces``) with the project and name of the row ``alias`` and the time ``bounds`` (conditions on
+        ``ref``); NULL when there are none: a correlated scalar subquery."""
+        where = f"{ref}.project = {alias}.project AND {ref}.name = {alias}.name{bounds.text}"
+        return Sql(
+            f"(SELECT {self.quantile(value.text, q)} FROM {table} {ref} WHERE {where})", value.params + bounds.params
+        )
+
     def quantiles(self, expr: str, qs: Sequence[float]) -> str:
         """A list of the exact ``qs``-quantiles of ``expr`` over a group (one sort for all of them)."""
         return f"quantile_cont({expr}, [{', '.join(repr(float(q)) for q in qs)}])"

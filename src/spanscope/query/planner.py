@@ -212,16 +212,8 @@ class _Planner:
             table, time_column = "spans", f"{ref}.start_time_ns"
         lhs = self.value(node.field, alias, numeric=True)
         reference = self.value(node.field, ref, numeric=True)
-        where = Sql.join(
-            "",
-            [
-                Sql(f"{ref}.project = {alias}.project AND {ref}.name = {alias}.name"),
-                self.bounds.sql(time_column, self.d.placeholder),
-            ],
-        )
-        rhs = Sql(
-            f"(SELECT {self.d.quantile(reference.text, node.quantile)} FROM {table} {ref} WHERE {where.text})",
-            reference.params + where.params,
+        rhs = self.d.same_name_quantile(
+            table, ref, alias, reference, node.quantile, self.bounds.sql(time_column, self.d.placeholder)
         )
         return Sql(node.op.render(lhs.text, [rhs.text]), lhs.params + rhs.params)
 

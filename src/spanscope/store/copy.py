@@ -334,7 +334,12 @@ class ClickHouseSide:
             stored = columns.get(name, {})
             cols = {c: t for c, t in stored.items() if c != "_version"}
             key = _sorting_columns(sorting_key, cols)
-            sort_exprs = _sorting_items(sorting_key)
+            # A Nullable key column (``traces_data.start_time_ns``) is read as ``ifNull(…, max)``: NULLs sort last
+            # either way, and a page's last key then compares with the next page's rows.
+            sort_exprs = tuple(
+                f"ifNull({e}, {2**63 - 1})" if stored.get(e, "").startswith("Nullable") else e
+                for e in _sorting_items(sorting_key)
+            )
             out[logical] = TableInfo(
                 logical,
                 name,
@@ -397,8 +402,16 @@ class ClickHouseSide:
         if not types:
             return
         extra = {e: f"__k{i}" for i, e in enumerate(order) if e not in columns}
+        # A tombstone (schema 0600: the newest version of a sorting key that is no longer the row's) is read to
+        # know that key is gone, and not copied.
+        tombstones = "is_deleted" in info.columns
         select = ", ".join(
-            [*(f"`{c}`" for c in columns), *(f"{e} AS {alias}" for e, alias in extra.items()), "_version"]
+            [
+                *(f"`{c}`" for c in columns),
+                *(f"{e} AS {alias}" for e, alias in extra.items()),
+                "_version",
+                *(["is_deleted AS __deleted"] if tombstones else []),
+            ]
         )
         by = ", ".join(order)
         while True:
@@ -414,16 +427,21 @@ class ClickHouseSide:
             if page.num_rows == 0:
                 return
             page = page.rename_columns([{a: e for e, a in extra.items()}.get(n, n) for n in page.column_names])
-            yield _as_viewed(info, page)
-            if page.num_rows < rows:
+            full, after = page.num_rows, [page.column(e)[page.num_rows - 1].as_py() for e in order]
+            if tombstones:
+                page = page.filter(pc.equal(page.column("__deleted"), 0)).drop_columns(["__deleted"])
+            if page.num_rows:
+                yield _as_viewed(info, page)
+            if full < rows:
                 return
-            after = [page.column(e)[page.num_rows - 1].as_py() for e in order]
 
     def newest_rows(
         self, info: TableInfo, columns: Sequence[str], key: Sequence[str], keys: list[tuple[Any, ...]]
     ) -> pa.Table:
         """The newest stored version of each of ``keys`` (values of columns ``key``), one query each."""
-        match = " AND ".join(f"`{c}` = ?" for c in key)
+        match = " AND ".join(
+            [*(f"`{c}` = ?" for c in key), *(["is_deleted = 0"] if "is_deleted" in info.columns else [])]
+        )
         select = ", ".join(f"`{c}`" for c in columns)
         pages = [
             self.ex.query(

@@ -68,7 +68,7 @@ def test_bad_finding_and_trace_rejected_separately() -> None:
     assert len(batch.traces) == 1 and len(batch.findings) == 1
 
 
-@pytest.mark.parametrize("body", [b"", b"{", b"[1, 2]", b'{"spans": 5}', b"\xff\xfe"])
+@pytest.mark.parametrize("body", [b"", b"{", b"[1, 2]", b'{"spans": 5}', b"\xff\xfe", b'"\x80"'])
 def test_unusable_body_raises(body: bytes) -> None:
     with pytest.raises(IngestError):
         decode_ingest(body)
@@ -84,3 +84,11 @@ def test_decompress_gzip_and_bomb() -> None:
         decompress(b"not gzip", "gzip", 1000)
     with pytest.raises(IngestError):
         decompress(data, "br", 1000)
+
+
+def test_invalid_utf8_in_one_span_rejects_that_span_only() -> None:
+    good = _body(spans=[make_span(tid(1), sid(2))])[len(b'{"spans": [') : -2]
+    body = b'{"spans": [' + good + b', {"name": "\x80"}, ' + good + b"]}"
+    batch = decode_ingest(body)
+    assert len(batch.spans) == 2 and [(r.kind, r.index) for r in batch.rejected] == [("span", 1)]
+    assert "invalid UTF-8" in batch.rejected[0].reason

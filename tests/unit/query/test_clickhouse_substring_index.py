@@ -225,9 +225,10 @@ def test_store_search_finds_the_needle(many: ClickHouseStore) -> None:
 
 
 def test_query_perf_migration_keeps_the_data() -> None:
-    """A store made before ``0500_query_perf`` (argMax views, day-sorted spans) reads the same after it."""
+    """A store made before ``0500_query_perf`` (argMax views, day-sorted spans) reads the same after it and
+    ``0600_traces_by_time`` (traces sorted by start)."""
     from spanscope.store.clickhouse import executor_from_url
-    from spanscope.store.clickhouse.schema import MIGRATIONS
+    from spanscope.store.clickhouse.schema import MIGRATIONS, TABLES
     from tests.unit.store.engines import drop_database, engine_url
 
     url = str(engine_url("chdb"))
@@ -236,25 +237,40 @@ def test_query_perf_migration_keeps_the_data() -> None:
         "CREATE TABLE schema_migrations (id String, applied_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY id"
     )
     for mid, statements in MIGRATIONS.items():
-        if mid != "0500_query_perf":
+        if mid < "0500_query_perf":
             for statement in statements:
                 ex.command(statement)
             ex.insert("schema_migrations", ("id",), [(mid,)])
-    old = ClickHouseStore(ex, read_only=True)  # opened without migrating: 0500 is still pending
-    old.read_only = False
+    old = ClickHouseStore(ex, read_only=True)  # opened without migrating: 0500 and 0600 are still pending
+    # The rows as today's writer makes them (it needs today's schema), copied into the old tables.
+    scratch_url = str(engine_url("chdb"))
+    scratch = ClickHouseStore.from_url(scratch_url)
+    scratch.write("p", decode_ingest(_body(DOCUMENTS), now_ns=BASE_NS))
+    before = {text: _names(scratch, text, DIALECT) for text in FILTERS[:4]}
+    trace_before = scratch.get_trace("p", tid(1))
+    scratch_db = scratch_url.rsplit("database=", 1)[1]
+    for table, (key, rest) in TABLES.items():
+        columns = ", ".join((*key, *rest, "_version"))
+        live = " WHERE is_deleted = 0" if table == "traces" else ""
+        ex.command(
+            f"INSERT INTO {table}_data ({columns}) SELECT {columns} FROM `{scratch_db}`.{table}_data FINAL{live}"
+        )
+    drop_database(scratch_url)
     try:
-        old.write("p", decode_ingest(_body(DOCUMENTS), now_ns=BASE_NS))
-        before = {text: _names(old, text, DIALECT) for text in FILTERS[:4]}
-        trace_before = old.get_trace("p", tid(1))
-        ClickHouseStore(ex)  # applies 0500
+        assert trace_before is not None and old.query_rows("SELECT count() FROM traces_data")[0][0] == len(DOCUMENTS)
+        ClickHouseStore(ex)  # applies 0500 and 0600
         new = ClickHouseStore(ex, read_only=True)
-        assert "0500_query_perf" in new.migrations_applied()
+        assert {"0500_query_perf", "0600_traces_by_time"} <= set(new.migrations_applied())
         assert {text: _names(new, text, DIALECT) for text in FILTERS[:4]} == before
         assert new.get_trace("p", tid(1)) == trace_before
         (sorting_key,) = ex.rows(
             "SELECT sorting_key FROM system.tables WHERE database = currentDatabase() AND name = 'spans_data'"
         )[0]
         assert "intDiv(start_time_ns, 60000000000)" in sorting_key
+        assert ex.rows(
+            "SELECT sorting_key FROM system.tables WHERE database = currentDatabase() AND name = 'traces_data'"
+        ) == [("project, start_time_ns, trace_id",)]
+        assert ex.rows("SELECT count() FROM trace_keys") == ex.rows("SELECT count() FROM traces")
         assert ex.rows(
             "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%_0001'"
         ) == [(0,)]

@@ -234,3 +234,37 @@ def test_from_clickhouse_only_the_newest_version_of_a_row(tmp_path: Path, chdb_u
     trace = target.get_trace("p", tid(1))
     target.close()
     assert trace is not None and sorted(s.name for s in trace.spans) == ["b", "d"]
+
+
+def test_from_clickhouse_a_trace_whose_start_moved_is_copied_once(tmp_path: Path, chdb_url: str) -> None:
+    # traces_data is sorted by start (schema 0600): a moved start leaves a tombstone under the old one, which
+    # the copy reads (the newest version of that sorting key) and must not copy as a row.
+    store = open_store(str(tmp_path / "ch"), chdb_url)
+    writes = [
+        IngestBatch(traces=[TraceInfo(trace_id=tid(1), tags={"k": 1})]),
+        IngestBatch(traces=[TraceInfo(trace_id=tid(3), tags={"k": 3})]),  # never gets a span: NULL start
+        IngestBatch(spans=[msgspec.convert(make_span(tid(1), sid(2), "child", parent=sid(1), start_ms=500), Span)]),
+        IngestBatch(spans=[msgspec.convert(make_span(tid(2), sid(5), "other", start_ms=200), Span)]),
+        IngestBatch(spans=[msgspec.convert(make_span(tid(1), sid(1), "root", start_ms=100, dur_ms=600), Span)]),
+    ]
+    for batch in writes:
+        store.write("p", batch)
+        store.barrier()
+    store.close()
+    other = engine_url("chdb")
+    assert other is not None
+    try:
+        for dst, path in ((f"duckdb://{tmp_path / 'dst'}", tmp_path / "dst"), (other, tmp_path / "ch2")):
+            copy_store(chdb_url, dst, data_dir=tmp_path / path.name, progress=False)
+            target = open_store(str(path), dst, read_only=True)
+            rows = target.search_traces("p", max_results=10).traces
+            target.close()
+            got = sorted((r.trace_id, r.name, r.start_time_ns, r.duration_ms, r.tags.get("k")) for r in rows)
+            base = 1_700_000_000_000_000_000
+            assert got == [
+                (tid(1), "root", base + 100_000_000, 600.0, 1),
+                (tid(2), "other", base + 200_000_000, 10.0, None),
+                (tid(3), None, None, None, 3),
+            ], dst
+    finally:
+        drop_database(other)

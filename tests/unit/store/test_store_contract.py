@@ -105,6 +105,44 @@ def test_trace_assembled_from_pieces_in_any_order(store: Store) -> None:
     assert len(t.spans) == 3
 
 
+def test_a_trace_whose_start_moves_stays_one_row(store: Any) -> None:
+    # ClickHouse sorts traces by start (schema 0600): when a later write moves a trace's start (tags before any
+    # span; a root older than its children), the row under the old start must not stay visible beside the new.
+    def apart(**kw: list) -> None:  # each its own write group (the ingest log would gather them into one)
+        write(store, **kw)
+        store.barrier()
+
+    apart(traces=[TraceInfo(trace_id=tid(1), tags={"v": "first"})])
+    apart(spans=spans(make_span(tid(1), sid(3), "child", parent=sid(2), start_ms=5000, dur_ms=5)))
+    apart(spans=spans(make_span(tid(2), sid(9), "other", start_ms=3000)))
+    apart(spans=spans(make_span(tid(1), sid(2), "mid", parent=sid(1), start_ms=4000, dur_ms=1100)))
+    apart(spans=spans(make_span(tid(1), sid(1), "root", start_ms=1000, dur_ms=4100)))
+    apart(findings=[Finding(trace_id=tid(1), name="ok", value=False, time_ns=1, finding_id="f1")])
+    meta = {"spanscope.supersedes": "f1"}
+    apart(findings=[Finding(trace_id=tid(1), name="ok", value=True, time_ns=2, finding_id="f2", metadata=meta)])
+    every = store.search_traces("p", max_results=10)
+    assert [(r.trace_id, r.name, r.duration_ms) for r in every.traces] == [
+        (tid(2), "other", 10.0),
+        (tid(1), "root", 4100.0),
+    ]
+    assert every.traces[1].tags == {"v": "first"} and every.traces[1].findings["ok"] is True
+    assert store.count_matching("traces", "p") == 2
+    assert store.count_matching("traces", "p", "trace.duration_ms > 4000") == 1
+    t = store.get_trace("p", tid(1))
+    assert t is not None and (t.name, t.start_time_ns, len(t.spans)) == ("root", 1_700_000_001_000_000_000, 3)
+    assert [f.finding_id for f in t.findings] == ["f1", "f2"]
+    page = store.search_traces("p", max_results=1)
+    rest = store.search_traces("p", max_results=5, page_token=page.next_page_token)
+    assert [r.trace_id for r in page.traces + rest.traces] == [tid(2), tid(1)] and rest.next_page_token is None
+    assert store.get_trace("p", tid(3)) is None
+    apart(traces=[TraceInfo(trace_id=tid(4), tags={"only": "tags"})])  # no span: no start
+    apart(findings=[Finding(trace_id=tid(5), name="ok", value=1, time_ns=1, finding_id="f5")])  # a finding alone
+    bare = store.get_trace("p", tid(4))
+    assert bare is not None and (bare.tags, bare.spans, bare.start_time_ns) == ({"only": "tags"}, [], None)
+    alone = store.get_trace("p", tid(5))
+    assert alone is not None and [f.finding_id for f in alone.findings] == ["f5"] and alone.spans == []
+
+
 def test_trace_info_merges_key_by_key(store: Store) -> None:
     write(
         store,

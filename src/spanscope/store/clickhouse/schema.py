@@ -499,16 +499,18 @@ _SPANS_0500: Final = f"""
         """
 
 
-def _rebuild(table: str, create: str) -> tuple[str, ...]:
-    """Statements that copy ``{table}_data`` into ``{table}_data_0500`` (made by ``create``) and rename the copy
+def _rebuild(table: str, create: str, *, into: str = "0500", final: bool = False) -> tuple[str, ...]:
+    """Statements that copy ``{table}_data`` into ``{table}_data_{into}`` (made by ``create``) and rename the copy
     into place. Each can run again after a crash: a repeated copy adds versions that merges collapse, and the
-    old table is dropped before the rename as well as after it. Copies of the ``*_data`` tables carry no TTL,
-    so retention (``store/retention.py``) is told to set it again."""
-    data, new, old = f"{table}_data", f"{table}_data_0500", f"{table}_data_0001"
+    old table is dropped before the rename as well as after it. ``final`` copies only the newest version of
+    each key (for a new sorting key that old versions could no longer share). Copies of the ``*_data`` tables
+    carry no TTL, so retention (``store/retention.py``) is told to set it again."""
+    data, new = f"{table}_data", f"{table}_data_{into}"
+    old = f"{table}_data_0001" if into == "0500" else f"{table}_data_pre{into}"
     columns = ", ".join((*TABLES[table][0], *TABLES[table][1], "_version"))
     return (
         create,
-        f"INSERT INTO {new} ({columns}) SELECT {columns} FROM {data}",
+        f"INSERT INTO {new} ({columns}) SELECT {columns} FROM {data}{' FINAL' if final else ''}",
         f"DROP TABLE IF EXISTS {old} SYNC",
         f"RENAME TABLE {data} TO {old}, {new} TO {data}",
         f"DROP TABLE IF EXISTS {old} SYNC",
@@ -555,3 +557,58 @@ def _query_perf() -> tuple[str, ...]:
 
 
 MIGRATIONS["0500_query_perf"] = _query_perf()
+
+
+# -- 0600_traces_by_time (issue 9): the per-trace summary sorted by time -----------------------------------------
+# ``traces_data`` was sorted by ``(project, trace_id)``: random ids, so every part overlapped every other and each
+# ``FINAL`` read of ``traces`` merged the whole table (160-190 ms per scan at 2M traces against 12 ms plain, twice
+# per newest-first search). Sorted by ``(project, start_time_ns, trace_id)``, parts written one after another
+# hold nearly disjoint time ranges, a newest-first window reads only its own granules, and ``FINAL`` merges
+# only where parts overlap. A sorting key may not change between a row's versions, but a trace's start does
+# (its root arriving after its children, or its first span after its tags): the writer then retires the row
+# under the old start with a tombstone (``is_deleted = 1``, ``ReplacingMergeTree(_version, is_deleted)``), which
+# ``FINAL`` reads as "no row". A trace without spans has no start (NULL: ``allow_nullable_key``).
+# ``trace_keys`` maps a trace id to its current start and end (filled from every live ``traces_data`` row by a
+# materialized view), for what looks a trace up by id: the writer (which needs the old start for the tombstone)
+# and ``get_trace``; other lookups by id use the bloom filter on ``trace_id``.
+TRACES_0600: Final = """
+        CREATE TABLE IF NOT EXISTS traces_data_0600 (
+            project         LowCardinality(String),
+            trace_id        String,
+            root_span_id    Nullable(String),
+            name            LowCardinality(Nullable(String)),
+            start_time_ns   Nullable(Int64),
+            end_time_ns     Nullable(Int64),
+            duration_ms     Nullable(Float64),
+            status          LowCardinality(String),
+            span_count      Int32,
+            tags            Nullable(String),
+            metadata        Nullable(String),
+            session_id      Nullable(String),
+            user_id         Nullable(String),
+            _version        UInt64,
+            is_deleted      UInt8 DEFAULT 0,
+            INDEX trace_bf trace_id TYPE bloom_filter(0.01) GRANULARITY 1
+        ) ENGINE = ReplacingMergeTree(_version, is_deleted)
+        ORDER BY (project, start_time_ns, trace_id)
+        SETTINGS allow_nullable_key = 1, index_granularity = 1024
+        """
+
+
+def _traces_by_time() -> tuple[str, ...]:
+    keys = "project, trace_id, start_time_ns, end_time_ns, _version"
+    return (
+        *_rebuild("traces", TRACES_0600, into="0600", final=True),
+        final_view("traces"),
+        "CREATE TABLE IF NOT EXISTS trace_keys_data (project LowCardinality(String), trace_id String, "
+        "start_time_ns Nullable(Int64), end_time_ns Nullable(Int64), _version UInt64) "
+        "ENGINE = ReplacingMergeTree(_version) ORDER BY (project, trace_id) SETTINGS index_granularity = 1024",
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS trace_keys_mv TO trace_keys_data AS SELECT {keys} FROM traces_data "
+        "WHERE is_deleted = 0",
+        f"INSERT INTO trace_keys_data SELECT {keys} FROM traces_data FINAL",
+        "CREATE OR REPLACE VIEW trace_keys AS SELECT project, trace_id, start_time_ns, end_time_ns FROM "
+        "trace_keys_data FINAL",
+    )
+
+
+MIGRATIONS["0600_traces_by_time"] = _traces_by_time()

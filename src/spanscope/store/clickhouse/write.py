@@ -129,8 +129,9 @@ class WriteMixin:
     def _stored(
         self, table: str, select: str, keys: list[tuple[str, str]], since_ns: int | None = None
     ) -> list[tuple[Any, ...]]:
-        """Rows of the dedupe view ``table`` for the given ``(project, trace_id)`` keys (``since_ns``: only rows
-        starting then or later, for ``spans``)."""
+        """The newest rows of ``{table}_data`` for the given ``(project, trace_id)`` keys (``since_ns``: only rows
+        starting then or later, for ``spans``), as its view reads them (the columns asked for are the same), with
+        the conditions (on sorting-key columns, which a key's versions share) as ``PREWHERE``."""
         out: list[tuple[Any, ...]] = []
         by_project: dict[str, list[str]] = {}
         for project, trace_id in keys:
@@ -140,7 +141,7 @@ class WriteMixin:
             for chunk in _chunks(ids):
                 params: list[Any] = [project, chunk] if since_ns is None else [project, chunk, since_ns]
                 out += self._ex.rows(
-                    f"SELECT {select} FROM {table} WHERE project = ? AND has(?, trace_id){bound}", params
+                    f"SELECT {select} FROM {table}_data FINAL PREWHERE project = ? AND has(?, trace_id){bound}", params
                 )
         return out
 
@@ -162,7 +163,8 @@ class WriteMixin:
         by_trace: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
         for row in group.values():  # the same columns as the stored read below
             by_trace.setdefault((row[0], row[1]), []).append((*row[:5], row[6], row[7], row[9]))
-        known = {(r[0], r[1]): r[2] for r in self._stored("traces", "project, trace_id, start_time_ns", keys)}
+        # The current start of every touched trace stored before (None: stored without spans).
+        known = {(r[0], r[1]): r[2] for r in self._stored("trace_keys", "project, trace_id, start_time_ns", keys)}
         if known:
             bound = min(v for v in known.values() if v is not None) if any(v is not None for v in known.values()) else 0
             for key in known:
@@ -181,13 +183,17 @@ class WriteMixin:
             info = info_rows.get(key, (None, None, None, None))
             rows = by_trace.get(key)
             if not rows:
-                out.append((*key, None, None, None, None, None, "UNSET", 0, *info, version))
-                continue
-            root = min(rows, key=lambda r: (r[3] is not None, r[5], r[2]))
-            start = min(r[5] for r in rows)
-            end = max(r[6] for r in rows)
-            out.append((*key, root[2], root[4], start, end, (end - start) / 1e6, root[7], len(rows), *info, version))
-        self._ex.insert("traces_data", _columns("traces"), out)
+                row: tuple[Any, ...] = (*key, None, None, None, None, None, "UNSET", 0, *info, version, 0)
+            else:
+                root = min(rows, key=lambda r: (r[3] is not None, r[5], r[2]))
+                start = min(r[5] for r in rows)
+                end = max(r[6] for r in rows)
+                row = (*key, root[2], root[4], start, end, (end - start) / 1e6, root[7], len(rows), *info, version, 0)
+            out.append(row)
+            if key in known and known[key] != row[4]:
+                # ``traces_data`` is sorted by start (schema 0600): retire the row under the old start.
+                out.append((*key, None, None, known[key], None, None, "UNSET", 0, None, None, None, None, version, 1))
+        self._ex.insert("traces_data", (*_columns("traces"), "is_deleted"), out)
 
     def _merge_trace_info(
         self, infos: dict[tuple[str, str], list[Any]], version: int

@@ -60,6 +60,10 @@ class ReadMixin:
     dialect = DIALECT
     # ``column`` is one of a bound list parameter (the one engine-specific piece of the page enrichment).
     IN_LIST = "{column} IN (SELECT unnest(?))"
+    # Where the newest-first search reads a project's time range (any rows that cover it: it only sizes windows).
+    TIME_RANGE_OF = "traces WHERE project = ?"
+    # The end of a select of spans by trace id, up to the conditions (all on sorting-key columns).
+    SPANS_BY_ID = "inputs, outputs FROM spans WHERE"
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         return self._con.cursor()
@@ -72,7 +76,8 @@ class ReadMixin:
             con.close()
 
     # ------------------------------------------------------------------ one trace
-    def get_trace(self, project: str, trace_id: str) -> Trace | None:
+    def _trace_rows_by_id(self, project: str, trace_id: str) -> tuple[Any, list[Any], list[Any], list[Any]] | None:
+        """One trace's rows: ``traces`` (or None), findings, spans and events; None when there is nothing."""
         con = self._cursor()
         try:
             row = con.execute(
@@ -103,6 +108,13 @@ class ReadMixin:
             ).fetchall()
         finally:
             con.close()
+        return row, finding_rows, span_rows, event_rows
+
+    def get_trace(self, project: str, trace_id: str) -> Trace | None:
+        found = self._trace_rows_by_id(project, trace_id)
+        if found is None:
+            return None
+        row, finding_rows, span_rows, event_rows = found
         extra_events: dict[str, list[Event]] = {}
         for span_id, name, time_ns, attrs in event_rows:
             extra_events.setdefault(span_id, []).append(
@@ -309,7 +321,7 @@ class ReadMixin:
 
     def _window_floors(self, con: duckdb.DuckDBPyConnection, project: str, below: Any) -> list[int | None]:
         row = con.execute(
-            "SELECT min(start_time_ns), max(start_time_ns) FROM traces WHERE project = ?", [project]
+            f"SELECT min(start_time_ns), max(start_time_ns) FROM {self.TIME_RANGE_OF}", [project]
         ).fetchone()
         if not row or row[0] is None:
             return [None]
@@ -360,15 +372,19 @@ class ReadMixin:
         ).fetchall()
 
     # ------------------------------------------------------------------ page enrichment
+    def _current_findings(self, con: Any, project: str, ids: list[str]) -> list[tuple[Any, ...]]:
+        """``(trace_id, span_id, name, value, time_ns)`` of the current findings of the given traces."""
+        return con.execute(
+            "SELECT trace_id, span_id, name, value, time_ns FROM findings_current "
+            f"WHERE project = ? AND {self.IN_LIST.format(column='trace_id')}",
+            [project, ids],
+        ).fetchall()
+
     def _findings_of(self, con: duckdb.DuckDBPyConnection, project: str, ids: list[str]) -> dict[str, list[dict]]:
         by_trace: dict[str, list[dict[str, Any]]] = {}
         if not ids:
             return by_trace
-        for tid, sid, name, value, time_ns in con.execute(
-            "SELECT trace_id, span_id, name, value, time_ns FROM findings_current "
-            f"WHERE project = ? AND {self.IN_LIST.format(column='trace_id')}",
-            [project, ids],
-        ).fetchall():
+        for tid, sid, name, value, time_ns in self._current_findings(con, project, ids):
             by_trace.setdefault(tid, []).append(
                 {"span_id": sid, "name": name, "value": _loads(value), "time_ns": time_ns}
             )
@@ -394,8 +410,8 @@ class ReadMixin:
         if root_ids is not None:
             params.append(root_ids)
         for r in con.execute(
-            "SELECT trace_id, span_id, parent_span_id, name, start_time_ns, attributes, inputs, outputs FROM spans "
-            f"WHERE project = ? AND start_time_ns BETWEEN ? AND ? AND {self.IN_LIST.format(column='trace_id')}{roots} "
+            f"SELECT trace_id, span_id, parent_span_id, name, start_time_ns, attributes, {self.SPANS_BY_ID} "
+            f"project = ? AND start_time_ns BETWEEN ? AND ? AND {self.IN_LIST.format(column='trace_id')}{roots} "
             "ORDER BY start_time_ns, span_id",
             params,
         ).fetchall():
