@@ -108,10 +108,13 @@ class ClickHouseDialect(Dialect):
             return DocumentText(text) if column.rpartition(".")[2] in TEXT_INDEXED else Sql(text)
         args = clickhouse_json_args(path)
         raw = f"JSONExtractRaw({column}, {', '.join([self.placeholder] * len(args))})"
-        # The same extraction four times, with the same bound constants: ClickHouse computes a repeated
-        # subexpression once, so each document is parsed once.
-        text = f"multiIf({raw} IN ('', 'null'), NULL, startsWith({raw}, '\"'), JSONExtractString({raw}), {raw})"
-        return Sql(text, tuple(args) * 4)
+        # The extraction once, bound to ``r`` by a one-element arrayMap: written four times, ClickHouse computed
+        # it once per row on a plain read but four times above ``FINAL`` (a tag filter over 2M traces through
+        # the ``traces`` view: 1,280 -> 560 ms).
+        text = (
+            f"arrayMap(r -> multiIf(r IN ('', 'null'), NULL, startsWith(r, '\"'), JSONExtractString(r), r), [{raw}])[1]"
+        )
+        return Sql(text, tuple(args))
 
     def json_number(self, column: str, path: JsonPath) -> Sql:
         return self.json_text(column, path).wrap("toFloat64OrNull({})")

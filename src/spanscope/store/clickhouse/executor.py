@@ -124,6 +124,17 @@ class Executor:
         pass
 
 
+# Settings for every query, both correct because all versions of a span share its start, so its partition
+# (``spans_data`` is the one partitioned table), which ClickHouse cannot assume:
+# - ``defer_partition_pruning_after_final = 0``: other days' parts are skipped before ``FINAL`` (get_trace at
+#   10M spans: 32 -> 29 ms);
+# - ``do_not_merge_across_partitions_select_final = 1``: ``FINAL`` merges within a day only (latency by span
+#   name over 10M spans: 430 -> 357 ms).
+READ_SETTINGS: dict[str, int] = {
+    "defer_partition_pruning_after_final": 0,
+    "do_not_merge_across_partitions_select_final": 1,
+}
+
 _chdb_lock = threading.RLock()
 _chdb_session: Any = None
 _chdb_path: str | None = None
@@ -148,6 +159,8 @@ class ChDBExecutor(Executor):
                     f"use chdb://{_chdb_path}?database=<name> for another store in this process"
                 )
             self._run(f"CREATE DATABASE IF NOT EXISTS `{database}`", use=False)
+            for name, value in READ_SETTINGS.items():  # session settings: kept for every later query
+                self._run(f"SET {name} = {value}", use=False)
 
     def _run(self, sql: str, params: dict[str, Any] | None = None, *, use: bool = True, fmt: str = "ArrowTable") -> Any:
         global _chdb_database
@@ -200,6 +213,8 @@ class HttpExecutor(Executor):
         # Acknowledge an insert only once the server has it (async inserts wait for the flush).
         settings.setdefault("async_insert", 1)
         settings.setdefault("wait_for_async_insert", 1)
+        for name, value in READ_SETTINGS.items():
+            settings.setdefault(name, value)
         admin = clickhouse_connect.get_client(host=host, port=port, username=username, password=password, secure=secure)
         admin.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
         admin.close()
