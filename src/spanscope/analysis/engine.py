@@ -189,16 +189,6 @@ def _filter_keys(filter_string: str | None) -> set[str]:
     return names
 
 
-def _quantile(sorted_values: Sequence[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks, as ``quantile_cont`` (and numpy's default) compute it."""
-    if not sorted_values:
-        return None
-    pos = q * (len(sorted_values) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
 def compare(
     store: AnalysisStore,
     project: str,
@@ -208,44 +198,43 @@ def compare(
 ) -> dict[str, Any]:
     """What differs between the traces matching ``filter_a`` (cohort a) and ``filter_b`` (cohort b).
 
-    Returns ``cohorts`` (traces, error rate, duration percentiles, tokens per trace), ``span_names`` (per span
-    name: spans per trace, error rate, p50/p95 latency and mean tokens in each cohort, with differences) and
-    ``differences``: tags, metadata, findings and span attributes (per span name) ranked by effect size,
-    measured on up to 5,000 traces per cohort (a repeatable sample), leaving out the fields the two filters
-    test. One scan of traces and two of spans, whatever the cohorts' sizes.
+    Returns ``cohorts`` (traces, error rate, duration percentiles, tokens per trace) and ``span_names`` (per span
+    name: spans per trace, error rate, p50/p95 latency and mean tokens in each cohort, with differences), both
+    over the whole cohorts, and ``differences``: tags, metadata, findings and span attributes (per span name)
+    ranked by effect size, leaving out the fields the two filters test. Differences are measured on the newest
+    ``SAMPLE_ROWS`` (5,000) traces of each cohort: the same traces on every engine, the app as it behaves now,
+    and, as stores keep spans in time order, a read of one recent time range whatever the cohorts' sizes.
     """
     d = store.dialect
     wa, pa_ = compile_filter(filter_a, d)
     wb, pb_ = compile_filter(filter_b, d)
     members_sql = (
-        f"SELECT t.trace_id, t.status, t.duration_ms, COALESCE({wa}, FALSE) AS in_a, COALESCE({wb}, FALSE) AS in_b "
+        "SELECT t.project, t.trace_id, t.status, t.duration_ms, t.start_time_ns, "
+        f"COALESCE({wa}, FALSE) AS in_a, COALESCE({wb}, FALSE) AS in_b "
         f"FROM traces t WHERE t.project = ? AND (({wa}) OR ({wb}))"
     )
     members_params = [*pa_, *pb_, project, *pa_, *pb_]
-    members = store.query_rows(members_sql, members_params)
-    per_name = store.query_rows(
-        f"WITH c AS ({members_sql}) "
-        f"SELECT s.name, c.in_a, c.in_b, count(*), {d.count_if(_SPAN_ERROR)}, "
-        f"{d.quantiles('s.duration_ms', (0.5, 0.95))}, avg({_TOKENS}), sum(CASE WHEN {_MODEL_CALL} THEN {_TOKENS} END) "
-        "FROM spans s JOIN c ON s.trace_id = c.trace_id WHERE s.project = ? "
-        "GROUP BY GROUPING SETS ((s.name, c.in_a), (s.name, c.in_b))",
-        [*members_params, project],
-    )
+    rows = _measures(store, project, members_sql, members_params, apart=False)
+    if any(r[0] is None and r[1] and r[2] for r in rows):
+        rows = _measures(store, project, members_sql, members_params, apart=True)  # a trace in both cohorts
     cohorts: dict[str, Any] = {}
     names: dict[str, dict[str, Any]] = {}
-    samples: dict[str, list[str]] = {}
-    for label, flt, flag in (("a", filter_a, 3), ("b", filter_b, 4)):
-        rows = [r for r in members if r[flag]]
-        traces = len(rows)
-        durations = sorted(r[2] for r in rows if r[2] is not None)
-        # The other grouping set's rows hold NULL there (DuckDB) or 0 (ClickHouse, where flags are 1/0).
-        mine = [r for r in per_name if r[flag - 2]]
+    samples: dict[str, list[tuple[Any, ...]]] = {}
+    for label, flt, where, params, flag in (("a", filter_a, wa, pa_, 1), ("b", filter_b, wb, pb_, 2)):
+        # A cohort's rows are those with its flag true: in grouping sets the other set's rows hold NULL there
+        # (DuckDB) or 0 (ClickHouse, where flags are 1/0).
+        totals = next((r for r in rows if r[0] is None and r[flag]), None)
+        traces, errors, quantiles, first, last = (0, 0, None, None, None)
+        if totals is not None:
+            traces, errors, quantiles, first, last = totals[3], totals[4], totals[5], totals[8], totals[9]
+        p50, p95 = [None if q is None or q != q else q for q in quantiles or (None, None)]  # NaN: no durations
+        mine = [r for r in rows if r[0] is not None and r[flag]]
         cohorts[label] = {
             "filter": flt,
             "traces": traces,
-            "error_rate": sum(1 for r in rows if r[1] == "ERROR") / traces if traces else None,
-            "p50_ms": _quantile(durations, 0.5),
-            "p95_ms": _quantile(durations, 0.95),
+            "error_rate": errors / traces if traces else None,
+            "p50_ms": p50,
+            "p95_ms": p95,
             "tokens_per_trace": sum(r[7] or 0 for r in mine) / traces if traces else None,
         }
         for r in mine:
@@ -255,7 +244,7 @@ def compare(
             q = r[5] or [None, None]
             entry[f"p50_ms_{label}"], entry[f"p95_ms_{label}"] = q[0], q[1]
             entry[f"tokens_mean_{label}"] = r[6]
-        samples[label] = sorted((r[0] for r in rows), key=_stable_key)[:SAMPLE_ROWS]
+        samples[label] = _newest(store, project, where, params, traces, first, last)
     for entry in names.values():
         for measure in ("spans_per_trace", "error_rate", "p50_ms", "p95_ms", "tokens_mean"):
             a, b = entry.get(f"{measure}_a"), entry.get(f"{measure}_b")
@@ -263,7 +252,7 @@ def compare(
         p95a, p95b = entry.get("p95_ms_a"), entry.get("p95_ms_b")
         entry["p95_ratio"] = (p95b / p95a) if p95a and p95b is not None else None
     # Differences under a nanosecond are ties (engines round the last bit apart), broken by name: the same
-    # order on every engine, whatever order the grouping sets came back in.
+    # order on every engine, whatever order the rows came back in.
     span_names = sorted(names.values(), key=lambda e: (-round(abs(e.get("p95_ms_diff") or 0), 6), e["name"]))
     values = _sample(store, project, samples["a"], samples["b"])
     skip = _filter_keys(filter_a) | _filter_keys(filter_b)
@@ -281,26 +270,79 @@ def compare(
     return {"cohorts": cohorts, "span_names": span_names, "differences": differences[:top]}
 
 
-def _stable_key(trace_id: str) -> str:
-    # Trace ids are random hex, so their reversed text orders them in a repeatable, unbiased way.
-    return trace_id[::-1]
+def _measures(
+    store: AnalysisStore, project: str, members_sql: str, members_params: list[Any], *, apart: bool
+) -> list[tuple[Any, ...]]:
+    """Rows per cohort (name None: traces, errors, [p50, p95] duration, first and last start) and per span name
+    and cohort (spans, errors, [p50, p95] latency, mean tokens, model-call tokens), in one statement: DuckDB
+    finds the member traces once (it materializes a CTE used twice), ClickHouse twice.
+
+    Grouped by the pair of cohort flags, which tells each cohort's rows apart unless a trace is in both
+    cohorts; ``apart`` groups by each flag on its own instead (grouping sets: every row aggregated twice).
+    """
+    d = store.dialect
+    by_trace, by_span = "in_a, in_b", "s.name, c.in_a, c.in_b"
+    if apart:
+        by_trace, by_span = "GROUPING SETS ((in_a), (in_b))", "GROUPING SETS ((s.name, c.in_a), (s.name, c.in_b))"
+    # Every column named: ClickHouse takes a UNION's unnamed NULLs for one ambiguous column. The unused
+    # min(project), min(trace_id) and the redundant c.project = ?: ClickHouse 26.9 computes a correlated
+    # subquery in a SELECT list (as a filter's span condition is) only while the columns it correlates on are
+    # used further up. (Not a join key: a key of two strings makes DuckDB's join 10% slower.)
+    traces = (
+        f"SELECT NULL AS name, in_a, in_b, count(*) AS n, {d.count_if(_TRACE_ERROR)} AS errors, "
+        f"{d.quantiles('t.duration_ms', (0.5, 0.95))} AS q, NULL AS tokens_mean, NULL AS model_tokens, "
+        "min(t.start_time_ns) AS first_ns, max(t.start_time_ns) AS last_ns, min(t.project) AS any_project, "
+        f"min(t.trace_id) AS any_trace FROM m t GROUP BY {by_trace}"
+    )
+    spans = (
+        f"SELECT s.name, c.in_a, c.in_b, count(*), {d.count_if(_SPAN_ERROR)}, "
+        f"{d.quantiles('s.duration_ms', (0.5, 0.95))}, avg({_TOKENS}), "
+        f"sum(CASE WHEN {_MODEL_CALL} THEN {_TOKENS} END), NULL, NULL, NULL, NULL "
+        f"FROM spans s JOIN m c ON s.trace_id = c.trace_id WHERE s.project = ? AND c.project = ? GROUP BY {by_span}"
+    )
+    sql = f"WITH m AS ({members_sql}) {traces} UNION ALL {spans}"
+    return store.query_rows(sql, [*members_params, project, project])
 
 
-def _sample(store: AnalysisStore, project: str, ids_a: list[str], ids_b: list[str]) -> dict[str, dict[str, list]]:
-    """Values per field over each cohort's sampled traces: ``tag.k``, ``metadata.k``, ``finding.n`` per trace,
-    ``<span name>|span.attributes.k`` per span (None where a row lacks the field)."""
-    ids = sorted(set(ids_a) | set(ids_b))
-    out: dict[str, dict[str, list[Any]]] = {"a": {}, "b": {}}
-    if not ids:
-        return out
-    among = store.dialect.in_list("trace_id")
-    info = {
-        r[0]: ((_decode(r[1]) if r[1] else {}) or {}, (_decode(r[2]) if r[2] else {}) or {})
-        for r in store.query_rows(
-            f"SELECT trace_id, tags, metadata FROM traces WHERE project = ? AND {among}",
-            [project, ids],
+def _newest(
+    store: AnalysisStore, project: str, where: str, params: list[Any], traces: int, first: int | None, last: int | None
+) -> list[tuple[Any, ...]]:
+    """The newest ``SAMPLE_ROWS`` traces of a cohort of ``traces`` traces started between ``first`` and ``last``:
+    ``(trace_id, start, end, tags, metadata)``, newest first (then by id, so the same on every engine).
+
+    Read in a window guessed from an even spread of the cohort over its time range, widened until it holds
+    ``SAMPLE_ROWS`` of them (a full window means none older can be among the newest), instead of the filter
+    running over every trace.
+    """
+    spread = 2
+    while traces:
+        bound = None
+        if first is not None and last is not None and spread * SAMPLE_ROWS < traces:
+            bound = last - (last - first) * spread * SAMPLE_ROWS // traces
+        window, window_params = (" AND t.start_time_ns >= ?", [bound]) if bound is not None else ("", [])
+        rows = store.query_rows(
+            "SELECT t.trace_id, t.start_time_ns, t.end_time_ns, t.tags, t.metadata FROM traces t "
+            f"WHERE t.project = ?{window} AND ({where}) "
+            "ORDER BY t.start_time_ns DESC NULLS LAST, t.trace_id LIMIT ?",
+            [project, *window_params, *params, SAMPLE_ROWS],
         )
-    }
+        if bound is None or len(rows) >= SAMPLE_ROWS:
+            return rows
+        spread *= 4
+    return []
+
+
+def _sample(
+    store: AnalysisStore, project: str, rows_a: list[tuple[Any, ...]], rows_b: list[tuple[Any, ...]]
+) -> dict[str, dict[str, list]]:
+    """Values per field over each cohort's sampled traces (rows of ``_newest``): ``tag.k``, ``metadata.k``,
+    ``finding.n`` per trace, ``<span name>|span.attributes.k`` per span (None where a row lacks the field)."""
+    out: dict[str, dict[str, list[Any]]] = {"a": {}, "b": {}}
+    rows = {r[0]: r for r in (*rows_a, *rows_b)}
+    if not rows:
+        return out
+    ids = sorted(rows)
+    among = store.dialect.in_list("trace_id")
     findings: dict[str, dict[str, Any]] = {}
     for tid, name, value in store.query_rows(
         f"SELECT trace_id, name, value FROM findings_current WHERE project = ? AND {among} ORDER BY time_ns",
@@ -308,24 +350,28 @@ def _sample(store: AnalysisStore, project: str, ids_a: list[str], ids_b: list[st
     ):
         findings.setdefault(tid, {})[name] = _decode(value)
     spans: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for tid, name, attrs in store.query_rows(
-        f"SELECT trace_id, name, attributes FROM spans WHERE project = ? AND {among}",
-        [project, ids],
-    ):
-        spans.setdefault(tid, []).append((name, (_decode(attrs) if attrs else {}) or {}))
+    starts = [r[1] for r in rows.values() if r[1] is not None]
+    ends = [r[2] for r in rows.values() if r[2] is not None]
+    if starts and ends:
+        # A trace's spans start within its own start and end: the sample's time range bounds the read.
+        for tid, name, attrs in store.query_rows(
+            f"SELECT trace_id, name, attributes FROM spans WHERE project = ? AND {among} "
+            "AND start_time_ns BETWEEN ? AND ?",
+            [project, ids, min(starts), max(ends)],
+        ):
+            spans.setdefault(tid, []).append((name, (_decode(attrs) if attrs else {}) or {}))
 
     def collect(into: dict[str, list[Any]], prefix: str, dicts: list[dict[str, Any]]) -> None:
         for k in {k for item in dicts for k in item}:
             into[f"{prefix}{k}"] = [item.get(k) for item in dicts]
 
-    for label, members in (("a", ids_a), ("b", ids_b)):
-        found = [t for t in members if t in info]
-        collect(out[label], "tag.", [info[t][0] for t in found])
-        collect(out[label], "metadata.", [info[t][1] for t in found])
-        collect(out[label], "finding.", [findings.get(t, {}) for t in found])
+    for label, members in (("a", rows_a), ("b", rows_b)):
+        collect(out[label], "tag.", [(_decode(r[3]) if r[3] else {}) or {} for r in members])
+        collect(out[label], "metadata.", [(_decode(r[4]) if r[4] else {}) or {} for r in members])
+        collect(out[label], "finding.", [findings.get(r[0], {}) for r in members])
         by_name: dict[str, list[dict[str, Any]]] = {}
-        for t in found:
-            for name, attrs in spans.get(t, ()):
+        for r in members:
+            for name, attrs in spans.get(r[0], ()):
                 by_name.setdefault(name, []).append(attrs)
         for name, dicts in by_name.items():
             collect(out[label], f"{name}|span.attributes.", dicts)

@@ -192,9 +192,93 @@ def test_compare_cohorts_and_span_names(store: DuckDBStore, data: Any) -> None:
         durations = df[(df["name"] == "db.query") & df["trace_id"].isin(ids)]["duration_ms"]
         assert db[f"p95_ms_{label}"] == pytest.approx(np.percentile(durations, 95))
     assert db["p95_ms_diff"] < -300 and db["p95_ratio"] < 0.2  # b (not slow) is far faster at p95
+    per_trace = df.groupby("trace_id").agg(start=("start_time_ns", "min"), end=("end_time_ns", "max"))
+    trace_ms = (per_trace["end"] - per_trace["start"]) / 1e6
+    for label, ids in (("a", a_ids), ("b", b_ids)):
+        cohort = result["cohorts"][label]
+        assert cohort["error_rate"] == 0  # a trace's status is its root span's, never an error here
+        expected = np.percentile(trace_ms[sorted(ids)], [50, 95])
+        assert [cohort["p50_ms"], cohort["p95_ms"]] == pytest.approx(list(expected))
     fields = [d["field"] for d in result["differences"]]
     assert "tag.slow" not in fields  # the field the filters test is left out
     assert "tag.model" in fields
+
+
+def test_compare_overlapping_cohorts(store: DuckDBStore, data: Any) -> None:
+    df = frame(data[0])
+    slow = {i["trace_id"] for i in data[1] if i["tags"]["slow"]}
+    result = engine.compare(store, "p", None, "tag.slow = true")  # every trace against the slow ones
+    assert result["cohorts"]["a"]["traces"] == len(data[1]) and result["cohorts"]["b"]["traces"] == len(slow)
+    names = {r["name"]: r for r in result["span_names"]}
+    assert {r["spans_per_trace_a"] for r in names.values()} == {r["spans_per_trace_b"] for r in names.values()} == {1}
+    db = df[df["name"] == "db.query"]["duration_ms"]
+    assert names["db.query"]["p95_ms_a"] == pytest.approx(np.percentile(db, 95))
+    assert names["db.query"]["p95_ms_b"] == pytest.approx(np.percentile(db[df["trace_id"].isin(slow)], 95))
+    empty = engine.compare(store, "p", "tag.model = 'none'", "tag.slow = true")
+    assert empty["cohorts"]["a"] == {
+        "filter": "tag.model = 'none'",
+        "traces": 0,
+        "error_rate": None,
+        "p50_ms": None,
+        "p95_ms": None,
+        "tokens_per_trace": None,
+    }
+    assert empty["cohorts"]["b"] == result["cohorts"]["b"] and empty["differences"] == []
+
+
+@pytest.fixture(scope="module")
+def timeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DuckDBStore, list[dict[str, Any]]]]:
+    """Cohort a (tag.group = 'a'): 100 traces a second apart, one an hour later (so the first time windows the
+    sample is read in are too narrow) and one without spans (its start unknown); cohort b: 40 traces a minute
+    apart, the fifth and sixth newest starting together. Traces older than the newest five of their cohort carry
+    ``tag.legacy`` and a ``legacy`` span attribute."""
+    starts = [(T0 + i * 10**9, "a") for i in range(100)] + [(T0 + 3600 * 10**9, "a"), (None, "a")]
+    starts += [(T0 + 5 * 10**8 + (34 if j == 39 else j) * 60 * 10**9, "b") for j in range(40)]
+    traces = [{"trace_id": f"{k + 1:032x}", "start": start, "group": group} for k, (start, group) in enumerate(starts)]
+    for group in ("a", "b"):
+        cohort = sorted((t for t in traces if t["group"] == group), key=_newest_first)
+        for t in cohort[5:]:
+            t["legacy"] = True
+    spans, infos = [], []
+    for k, t in enumerate(traces):
+        legacy = {"legacy": True} if t.get("legacy") else {}
+        infos.append({"trace_id": t["trace_id"], "tags": {"group": t["group"], "seq": k, **legacy}})
+        if t["start"] is not None:
+            end = t["start"] + (k % 7 + 1) * 10**6
+            attrs = {"n": k, **legacy}
+            spans.append(
+                {"trace_id": t["trace_id"], "span_id": f"{k + 1:016x}", "name": "step", "kind": "chain",
+                 "start_time_ns": t["start"], "end_time_ns": end, "status": "OK", "attributes": attrs}
+            )  # fmt: skip
+    st = DuckDBStore(Path(tmp_path_factory.mktemp("timeline")) / "db")
+    st.write("p", decode_ingest(msgspec.json.encode({"spans": spans, "traces": infos})))
+    yield st, traces
+    st.close()
+
+
+def _newest_first(trace: dict[str, Any]) -> tuple[bool, int, str]:
+    return (trace["start"] is None, -(trace["start"] or 0), trace["trace_id"])
+
+
+def test_compare_samples_the_newest_traces_of_each_cohort(timeline: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    st, traces = timeline
+    full = engine.compare(st, "p", "tag.group = 'a'", "tag.group = 'b'", top=50)
+    monkeypatch.setattr(engine, "SAMPLE_ROWS", 5)
+    small = engine.compare(st, "p", "tag.group = 'a'", "tag.group = 'b'", top=50)
+    # Cohort and span name measures are over whole cohorts, whatever the sample.
+    assert small["cohorts"] == full["cohorts"] and small["span_names"] == full["span_names"]
+    assert small["cohorts"]["a"]["traces"] == 102 and small["cohorts"]["b"]["traces"] == 40
+    assert "tag.legacy" in {d["field"] for d in full["differences"]}
+    got = {(d["span_name"], d["field"]): d for d in small["differences"]}
+    assert ("step", "span.attributes.legacy") not in got and (None, "tag.legacy") not in got
+    seq = got[(None, "tag.seq")]
+    for label in ("a", "b"):
+        # The newest five (ties by trace id): the trace an hour later in a, not the one without spans.
+        newest = sorted((t for t in traces if t["group"] == label), key=_newest_first)[:5]
+        assert seq[f"mean_{label}"] == pytest.approx(sum(traces.index(t) for t in newest) / 5)
+    assert seq["n_a"] == seq["n_b"] == 5
+    steps = got[("step", "span.attributes.n")]
+    assert steps["n_a"] == steps["n_b"] == 5 and steps["mean_a"] == seq["mean_a"]  # every sampled trace's span
 
 
 def test_critical_path_matches_the_walk(store: DuckDBStore, data: Any) -> None:
