@@ -54,12 +54,11 @@ from spanscope.model.records import Event, Finding, Span, TraceInfo
 from spanscope.sdk.convert import enc_hook
 from spanscope.sdk.exporters import ExportBatch
 from spanscope.sdk.guard import log_once
-from spanscope.sdk.transport import KeepAlivePoster, post_with_retries
+from spanscope.sdk.transport import KeepAlivePoster
 
 __all__ = ["OTLP_TRACES_PATH", "OtlpJsonExporter"]
 
 OTLP_TRACES_PATH = "/v1/traces"
-BACKGROUND_BUDGET = 60.0  # seconds an export may take (retries included) when no flush is waiting
 ROOT_CACHE = 256  # root spans kept to re-send when their trace facts arrive late
 SENT_SPANS = 16_384  # ids of spans already sent, to route late findings at once
 MAX_PENDING = 10_000  # findings waiting for their span
@@ -425,16 +424,7 @@ class OtlpJsonExporter(KeepAlivePoster):
 
     # --- HTTP -------------------------------------------------------------------------------------
     def _send(self, body: bytes, batch: ExportBatch) -> bool:
-        deadline = batch.deadline if batch.deadline is not None else time.monotonic() + BACKGROUND_BUDGET
-        reply = post_with_retries(
-            lambda left: self._post(body, self._headers, left),
-            deadline,
-            max_retries=self.max_retries,
-            backoff=self.backoff,
-            max_backoff=self.max_backoff,
-            stopped=self._stopped,
-            log_failure=self._log_failure,
-        )
+        reply = self._post_batch(body, self._headers, batch)
         if reply is None:
             return False
         batch.rejected += self._rejected_spans(reply[2])

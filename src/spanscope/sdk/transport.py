@@ -40,8 +40,9 @@ Reply = tuple[int | None, Any, bytes, BaseException | None]
 
 class KeepAlivePoster:
     """One kept-alive HTTP(S) connection that POSTs to ``_path``, shared by the SDK's exporters (native and
-    OTLP/JSON). The exporter sets ``_https``, ``_host``, ``_port``, ``_path``, ``timeout``, ``_conn``, ``_lock``
-    and ``_stopped``; a connection the server closed while idle is reopened once right away."""
+    OTLP/JSON). The exporter sets ``_https``, ``_host``, ``_port``, ``_path``, ``timeout``, ``_conn``, ``_lock``,
+    ``_stopped`` and the retry settings (``max_retries``, ``backoff``, ``max_backoff``, ``_log_failure``); a
+    connection the server closed while idle is reopened once right away."""
 
     _https: bool
     _host: str | None
@@ -51,6 +52,24 @@ class KeepAlivePoster:
     _conn: http.client.HTTPConnection | None
     _lock: threading.Lock
     _stopped: threading.Event
+    max_retries: int
+    backoff: float
+    max_backoff: float
+    _log_failure: Callable[[int | None, bytes, BaseException | None, int], None]
+
+    def _post_batch(self, body: bytes, headers: dict[str, str], batch: ExportBatch) -> Reply | None:
+        """POST ``body`` with retries (:func:`post_with_retries`) until the batch's deadline, or
+        ``BACKGROUND_BUDGET`` from now when no flush waits for it; the 2xx reply, or None."""
+        deadline = batch.deadline if batch.deadline is not None else time.monotonic() + BACKGROUND_BUDGET
+        return post_with_retries(
+            lambda left: self._post(body, headers, left),
+            deadline,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+            max_backoff=self.max_backoff,
+            stopped=self._stopped,
+            log_failure=self._log_failure,
+        )
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         if self._https:
@@ -140,16 +159,7 @@ class HttpExporter(KeepAlivePoster):
             # Level 1: ~4x smaller JSON at a fraction of level 6's CPU; zlib releases the GIL meanwhile.
             body = zlib.compress(body, 1, wbits=31)
             headers["Content-Encoding"] = "gzip"
-        deadline = batch.deadline if batch.deadline is not None else time.monotonic() + BACKGROUND_BUDGET
-        reply = post_with_retries(
-            lambda left: self._post(body, headers, left),
-            deadline,
-            max_retries=self.max_retries,
-            backoff=self.backoff,
-            max_backoff=self.max_backoff,
-            stopped=self._stopped,
-            log_failure=self._log_failure,
-        )
+        reply = self._post_batch(body, headers, batch)
         if reply is None:
             return False
         batch.rejected = self._count_rejected(reply[2])

@@ -8,19 +8,15 @@ import pytest
 
 from spanscope.store.clickhouse import ClickHouseStore
 from tests.unit.datasets import test_store as duck
-from tests.unit.store.engines import drop_database, engine_url
+from tests.unit.store.engines import fresh_chdb_store
 
 pytest.importorskip("chdb")
 
 
 @pytest.fixture
 def store() -> Iterator[ClickHouseStore]:
-    url = engine_url("chdb")
-    assert url is not None
-    s = ClickHouseStore.from_url(url)
-    yield s
-    s.close()
-    drop_database(url)
+    with fresh_chdb_store() as s:
+        yield s
 
 
 test_versions_are_immutable_and_hashed = duck.test_versions_are_immutable_and_hashed

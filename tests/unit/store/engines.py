@@ -14,6 +14,9 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -57,3 +60,18 @@ def drop_database(url: str | None) -> None:
 
     database = parse_qs(urlsplit(url).query)["database"][-1]
     ChDBExecutor(chdb_dir(), database=database).command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
+
+
+@contextmanager
+def fresh_chdb_store() -> Iterator[Any]:
+    """A :class:`ClickHouseStore` on a fresh chDB database, dropped afterwards."""
+    pytest.importorskip("chdb")
+    from spanscope.store.clickhouse import ClickHouseStore
+
+    url = str(engine_url("chdb"))
+    store = ClickHouseStore.from_url(url)
+    try:
+        yield store
+    finally:
+        store.close()
+        drop_database(url)

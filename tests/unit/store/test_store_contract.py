@@ -16,7 +16,7 @@ from spanscope.store import Store, open_store
 from spanscope.store.clickhouse.schema import MIGRATIONS as CH_MIGRATIONS
 from spanscope.store.datasets_core import DatasetNotFound, RecordIn, version_hash
 from tests.helpers import make_span, sid, tid
-from tests.unit.store.engines import drop_database, engine_url
+from tests.unit.store.engines import drop_database, engine_url, fresh_chdb_store
 
 ENGINES = ["duckdb", "chdb", "clickhouse"]
 
@@ -361,14 +361,8 @@ def test_sdk_drop_reports_are_summed_per_project(store: Store) -> None:
 # ---------------------------------------------------------------------------------------------- ClickHouse only
 @pytest.fixture
 def ch_store() -> Iterator[object]:
-    from spanscope.store.clickhouse import ClickHouseStore
-
-    url = engine_url("chdb")
-    assert url is not None
-    s = ClickHouseStore.from_url(url)
-    yield s
-    s.close()
-    drop_database(url)
+    with fresh_chdb_store() as s:
+        yield s
 
 
 def test_clickhouse_replayed_drop_report_counts_once(ch_store: Any) -> None:
