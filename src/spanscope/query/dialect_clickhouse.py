@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from spanscope.query.dialect import Dialect, Sql
 from spanscope.query.grammar import Operator
-from spanscope.query.paths import JsonPath
+from spanscope.query.paths import EVERY, JsonPath, Where
 
 MAX_TREE_DEPTH = 512  # ancestor/descendant walks stop here (a cycle of parents would loop for ever)
 # Columns of ``spans`` whose whole-document text carries an n-gram index (ClickHouse schema ``0500_query_perf``:
@@ -94,6 +94,12 @@ def clickhouse_json_args(path: JsonPath) -> list[str | int]:
     return args
 
 
+def raw_text(raw: str) -> str:
+    """The text of the raw JSON value ``raw`` (what ``JSONExtractRaw`` gives): a string unquoted, anything else its
+    JSON text, SQL NULL for a missing value (``''``) or JSON null (DuckDB's ``json_extract_string``)."""
+    return f"multiIf({raw} IN ('', 'null'), NULL, startsWith({raw}, '\"'), JSONExtractString({raw}), {raw})"
+
+
 class ClickHouseDialect(Dialect):
     """ClickHouse: ``JSONExtractRaw`` with bound keys, ``toFloat64OrNull`` for numbers."""
 
@@ -111,13 +117,72 @@ class ClickHouseDialect(Dialect):
         # The extraction once, bound to ``r`` by a one-element arrayMap: written four times, ClickHouse computed
         # it once per row on a plain read but four times above ``FINAL`` (a tag filter over 2M traces through
         # the ``traces`` view: 1,280 -> 560 ms).
-        text = (
-            f"arrayMap(r -> multiIf(r IN ('', 'null'), NULL, startsWith(r, '\"'), JSONExtractString(r), r), [{raw}])[1]"
-        )
-        return Sql(text, tuple(args))
+        return Sql(f"arrayMap(r -> {raw_text('r')}, [{raw}])[1]", tuple(args))
 
     def json_number(self, column: str, path: JsonPath) -> Sql:
         return self.json_text(column, path).wrap("toFloat64OrNull({})")
+
+    def compare_many(self, op: Operator, column: str, path: JsonPath, numeric: bool, values: Sequence[Any]) -> Sql:
+        """As DuckDB's: the values a ``[*]``/``[?…]`` path selects as an ``Array(String)`` of raw JSON
+        (``JSONExtractArrayRaw``, ``arrayMap``/``arrayFilter``/``arrayFlatten``), true when ``arrayExists`` finds one
+        that satisfies the comparison. An index right after ``[*]``/``[?…]`` picks among the selected values."""
+        names = iter(range(10_000))
+        expr, many = Sql(f"ifNull({column}, '')"), False
+        run: list[Any] = []
+
+        def extract(e: Sql, is_many: bool) -> Sql:  # the pending run of keys/indexes, applied to one or each value
+            if not run:
+                return e
+            args = clickhouse_json_args(tuple(run))
+            run.clear()
+            holes = ", ".join([self.placeholder] * len(args))
+            if not is_many:
+                return Sql(f"JSONExtractRaw({e.text}, {holes})", (*e.params, *args))
+            x = f"x{next(names)}"
+            return Sql(f"arrayMap({x} -> JSONExtractRaw({x}, {holes}), {e.text})", (*args, *e.params))
+
+        for segment in path:
+            if segment is EVERY or isinstance(segment, Where):
+                expr = extract(expr, many)
+                if many:
+                    x = f"x{next(names)}"
+                    expr = expr.wrap(f"arrayFlatten(arrayMap({x} -> JSONExtractArrayRaw({x}), {{}}))")
+                else:
+                    expr = expr.wrap("JSONExtractArrayRaw({})")
+                many = True
+                if isinstance(segment, Where):
+                    x = f"x{next(names)}"
+                    value = segment.value
+                    if isinstance(value, bool):
+                        value = "true" if value else "false"
+                    r = f"x{next(names)}"
+                    key = f"arrayMap({r} -> {raw_text(r)}, [JSONExtractRaw({x}, {self.placeholder})])[1]"
+                    lhs = f"toFloat64OrNull({key})" if isinstance(value, int | float) else key
+                    sym = "=" if segment.op == "=" else "!="
+                    expr = Sql(
+                        f"arrayFilter({x} -> ifNull({lhs} {sym} {self.placeholder}, 0), {expr.text})",
+                        (segment.key, value, *expr.params),
+                    )
+            elif many and isinstance(segment, int) and not run:
+                # ClickHouse arrays are 1-based, negative from the end; out of range gives '' (missing)
+                expr = Sql(
+                    f"arrayElement({expr.text}, {self.placeholder})",
+                    (*expr.params, clickhouse_json_args((segment,))[0]),
+                )
+                many = False
+            else:
+                run.append(segment)
+        expr = extract(expr, many)
+        if not many:
+            text = expr.wrap(f"arrayMap(r -> {raw_text('r')}, [{{}}])[1]")
+            return self.compare(op, text.wrap("toFloat64OrNull({})") if numeric else text, values)
+        x = f"x{next(names)}"
+        if op.symbol in ("IS NULL", "IS NOT NULL"):
+            found = expr.wrap(f"arrayExists({x} -> {x} NOT IN ('', 'null'), {{}})")
+            return found if op.symbol == "IS NOT NULL" else found.wrap("NOT {}")
+        element = raw_text(x)
+        condition = self.compare(op, Sql(f"toFloat64OrNull({element})" if numeric else element), values)
+        return Sql(f"arrayExists({x} -> ifNull({condition.text}, 0), {expr.text})", (*condition.params, *expr.params))
 
     def compare(self, op: Operator, lhs: Sql, values: Sequence[Any]) -> Sql:
         """As :meth:`Dialect.compare`; ``LIKE``/``ILIKE`` on an indexed whole document also get a pre-filter,

@@ -1,5 +1,5 @@
 """``[*]`` and ``[?key = value]`` in JSON paths: filters match when any selected value does; an index after
-a filter picks among the matches; extract_fields gives the list."""
+a filter picks among the matches; extract_fields gives the list. The filters run on every engine."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from spanscope.model import Span
 from spanscope.query import FilterError, compile_filter, json_path_get, parse_filter
 from spanscope.store import Store, open_store
 from tests.helpers import make_span, sid, tid
+from tests.unit.store.engines import drop_database, engine_url
 
 CHATS = {
     1: [{"role": "system", "content": "be nice"}, {"role": "user", "content": "I want a refund"},
@@ -21,34 +22,49 @@ CHATS = {
     2: [{"role": "system", "content": "refund policy: none"}, {"role": "user", "content": "where is my order"}],
     3: [{"role": "user", "content": "refund now", "score": 9}],
     4: "not a list",
+    5: [{"role": "tool", "calls": [{"name": "search", "ok": True, "n": 2}, {"name": "refund", "ok": False}]},
+        {"role": "user", "content": "Refund?"}],
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    s = open_store(str(Path(tmp_path_factory.mktemp("multi"))))
+@pytest.fixture(scope="module", params=["duckdb", "chdb", "clickhouse"])
+def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    url = engine_url(request.param)
+    s = open_store(str(Path(tmp_path_factory.mktemp("multi"))), url)
     spans = [
         msgspec.convert(make_span(tid(n), sid(n), "llm", inputs={"messages": chat}), Span) for n, chat in CHATS.items()
     ]
     s.write("p", IngestBatch(spans=spans))
     yield s
     s.close()
+    drop_database(url)
 
 
 @pytest.mark.parametrize(
     ("flt", "expected"),
     [
-        ("span.inputs.messages[*].content ILIKE '%refund%'", {1, 2, 3}),
-        ("span.inputs.messages[?role='user'].content ILIKE '%refund%'", {1, 3}),
-        ("span.inputs.messages[?role = 'user'][-1].content ILIKE '%refund%'", {3}),
+        ("span.inputs.messages[*].content ILIKE '%refund%'", {1, 2, 3, 5}),
+        ("span.inputs.messages[?role='user'].content ILIKE '%refund%'", {1, 3, 5}),
+        ("span.inputs.messages[?role = 'user'][-1].content ILIKE '%refund%'", {3, 5}),
         ("span.inputs.messages[?role='user'][0].content = 'I want a refund'", {1}),
         ("span.inputs.messages[?role != 'user'].content LIKE 'refund%'", {2}),
         ("span.inputs.messages[*].score > 5", {3}),
+        ("span.inputs.messages[*].score >= 3", {1, 3}),
         ("span.inputs.messages[?score = 3].role = 'user'", {1}),
+        ("span.inputs.messages[?score = 9].content LIKE 'refund%'", {3}),
         ("span.inputs.messages[*].score IS NOT NULL", {1, 3}),
-        ("span.inputs.messages[*].score IS NULL", {2, 4}),
+        ("span.inputs.messages[*].score IS NULL", {2, 4, 5}),
         ("NOT span.inputs.messages[*].content ILIKE '%refund%'", {4}),
         ("span.inputs.messages[*].role IN ('assistant')", {1}),
+        ("span.inputs.messages[*].role != 'user'", {1, 2, 5}),
+        ("span.inputs.messages[*].calls[*].name = 'refund'", {5}),
+        ("span.inputs.messages[*].calls[?ok = false].name = 'refund'", {5}),
+        ("span.inputs.messages[*].calls[?ok = true].name = 'refund'", set()),
+        ("span.inputs.messages[*].calls[0].name = 'search'", {5}),
+        ("span.inputs.messages[*].calls[?n = 2][0].ok = true", {5}),
+        ("span.inputs.messages[?role = 'tool'].calls[-1].ok = false", {5}),
+        ("span.inputs.messages[*].calls[*].n > 1 AND span.name = 'llm'", {5}),
+        ("span.inputs.messages[*] IS NOT NULL", {1, 2, 3, 5}),
     ],
 )
 def test_filters_over_many_values(store: Store, flt: str, expected: set[int]) -> None:
