@@ -16,6 +16,8 @@ DuckDB (issue 9), and MLflow's search_traces beside it.
    ``spanscope serve --store …`` in its own process, replays the spool through ``POST /api/v1/ingest``
    (2 senders, ``Content-Encoding: gzip`` as the SDK sends), and records the ingest rate (acknowledged, and
    until the last trace is searchable) and the bytes per span on disk once the server is idle and stopped.
+   ClickHouse stores then get ``spanscope compact`` (each closed day of spans in one part, where ClickHouse
+   takes a running store an hour after a day's last write; ``--no-compact`` measures right after the load).
 3. Starts every engine's server side by side and times each query through the Python client, the engines'
    repeats interleaved (median of ``--repeats`` after a warm-up); prints them beside the issue-5 targets
    (x2 from 5M spans on: "within 2x at 10x the data") and the engines' ratios.
@@ -661,6 +663,23 @@ print(json.dumps(ex.rows(
 """
 
 
+def compact_engine(engine: Engine) -> None:
+    """ClickHouse: ``spanscope compact`` (server stopped), each closed day merged into one part, the state
+    ClickHouse itself reaches an hour after a day's last write (``min_age_to_force_merge_seconds``). The spool's
+    days are all closed, so a running store would have merged them; right after the load they have 6-10 parts."""
+    if not engine.store_url:
+        return
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys; from spanscope.cli.main import main; sys.exit(main(sys.argv[1:]))",
+         "compact", "--store", engine.store_url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout  # fmt: skip
+    print(f"[{engine.label}] compact: {out.strip().splitlines()[-1]} ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
 def du(path: str) -> int:
     total = 0
     for root, _, files in os.walk(path):
@@ -848,6 +867,11 @@ def main() -> None:
     ap.add_argument("--mlflow-python", default="/tmp/mlflow-venv/bin/python")
     ap.add_argument("--keep", help="keep the spool and the stores here (default: a temporary directory)")
     ap.add_argument("--reuse", action="store_true", help="with --keep: reuse its spool and loaded stores")
+    ap.add_argument(
+        "--no-compact",
+        action="store_true",
+        help="ClickHouse: measure right after the load, without first merging each closed day into one part",
+    )
     ap.add_argument("--json", help="also write every figure to this file")
     args = ap.parse_args()
 
@@ -895,6 +919,9 @@ def main() -> None:
         loaded[key] = {"load": engine.load, "disk": engine.disk}
         state_file.write_text(json.dumps(state))
 
+    if not args.no_compact:
+        for engine in engines:
+            compact_engine(engine)
     titles = measure(engines, spool, args.repeats)
     print(f"\n{spool.spans:,} spans / {spool.traces:,} traces; limits are the issue-5 targets x{scale:g}:")
     report(engines, titles, spool.spans, scale)

@@ -1,7 +1,9 @@
-"""``spanscope migrate`` (a store's schema migrations) and ``spanscope migrate-data`` (copy a store into another).
+"""``spanscope migrate`` (a store's schema migrations), ``spanscope migrate-data`` (copy a store into another) and
+``spanscope compact`` (merge a ClickHouse store's closed days now).
 
 spanscope migrate [--store URL] [--data-dir D] [--dry-run]
 spanscope migrate-data --from URL --to URL [--data-dir D] [--batch-rows N] [--restart] [--no-progress]
+spanscope compact [--store URL] [--data-dir D] [--grace-seconds S] [--dry-run]
 """
 
 from __future__ import annotations
@@ -46,8 +48,25 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--restart", action="store_true", help="Ignore the checkpoint: copy everything again.")
     p.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
+    p = sub.add_parser(
+        "compact",
+        help="ClickHouse: merge each closed day of spans into one part now (what ClickHouse does an hour after the "
+        "day's last write), so reads of it merge nothing; --dry-run lists the days.",
+    )
+    p.add_argument("--store", metavar="URL", default=None, help=_help("store"))
+    p.add_argument("--data-dir", help=_help("data_dir"))
+    p.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=None,
+        help="Merge a day only once it ended this long ago (UTC), for late spans. Default: 3600.",
+    )
+    p.add_argument("--dry-run", action="store_true", help="List the days and their parts, merge nothing.")
+
 
 def run(args: argparse.Namespace) -> int:
+    if args.command == "compact":
+        return run_compact(args)
     return run_migrate(args) if args.command == "migrate" else run_migrate_data(args)
 
 
@@ -143,4 +162,40 @@ def run_migrate_data(args: argparse.Namespace) -> int:
     if report.already_done:
         print(f"already copied by an earlier run: {', '.join(report.already_done)} (--restart to copy again)")
     print(f"done; checkpoint: {report.checkpoint}")
+    return 0
+
+
+def run_compact(args: argparse.Namespace) -> int:
+    from spanscope.store import store_kind
+    from spanscope.store.clickhouse.compact import closed_days, days, merge_closed_days
+    from spanscope.store.clickhouse.schema import MERGE_CLOSED_AFTER_S
+    from spanscope.store.copy import open_engine, redact
+
+    url = resolve("store", args.store)
+    if store_kind(url) == "duckdb":
+        print("a DuckDB store has no parts to merge: nothing to do")
+        return 0
+    grace = MERGE_CLOSED_AFTER_S if args.grace_seconds is None else args.grace_seconds
+    print(f"store: {redact(url)}")
+    try:
+        engine = open_engine(url, str(resolve("data_dir", args.data_dir)), read_only=args.dry_run)
+        try:
+            if args.dry_run:
+                todo = {d.partition_id for d in closed_days(engine._ex, grace_s=grace)}
+                for d in days(engine._ex):
+                    mark = "to merge" if d.partition_id in todo else ""
+                    print(f"  {d.day}  {d.parts:>4} parts  {d.rows:>12,} spans  {mark}")
+                print(f"{len(todo)} closed day(s) with several parts" + (" (run without --dry-run)" if todo else ""))
+                return 0
+
+            def done(d: Any, seconds: float) -> None:
+                print(f"merged {d.day}: {d.parts} parts, {d.rows:,} spans into one part ({seconds:.1f} s)", flush=True)
+
+            merged = merge_closed_days(engine, grace_s=grace, on_day=done)
+        finally:
+            engine.close()
+    except Exception as exc:  # noqa: BLE001 - the command's answer: what failed (a driver's errors included)
+        print(f"spanscope compact: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(merged)} day(s) merged" if merged else "no closed day has several parts: nothing to merge")
     return 0

@@ -612,3 +612,14 @@ def _traces_by_time() -> tuple[str, ...]:
 
 
 MIGRATIONS["0600_traces_by_time"] = _traces_by_time()
+
+
+# -- 0700_merge_closed_days (issue 9): each closed day of spans one part ------------------------------------------
+# A ``FINAL`` read of a day with several parts merges them at read time; of a day in one part, nothing. ClickHouse
+# merges a day's parts all the way into one once all of them are older than ``min_age_to_force_merge_seconds``
+# (only whole partitions, by the second setting): a closed day an hour after its last write (clickhouse/compact.py).
+MERGE_CLOSED_AFTER_S: Final = 3600
+MIGRATIONS["0700_merge_closed_days"] = (
+    f"ALTER TABLE spans_data MODIFY SETTING min_age_to_force_merge_seconds = {MERGE_CLOSED_AFTER_S}, "
+    "min_age_to_force_merge_on_partition_only = 1",
+)
