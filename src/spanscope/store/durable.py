@@ -34,6 +34,7 @@ import msgspec
 
 from spanscope.ingest.native import IngestBatch, SpanEvent, WireSpan
 from spanscope.model import Finding, TraceInfo
+from spanscope.store.reports import stamp
 from spanscope.store.wal import IngestLog
 
 log = logging.getLogger("spanscope.store")
@@ -140,6 +141,8 @@ class DurableStore:
             self.stats_counters["overloaded"] += 1
             raise StoreOverloaded(retry_after=0.5)
         now = time.time_ns()
+        if batch.sdk_stats:  # the report's key, logged with it, so a replay after a crash does not count it twice
+            batch.sdk_stats = stamp(batch.sdk_stats, now)
         for f in batch.findings:
             if f.finding_id is None:
                 f.finding_id = os.urandom(16).hex()

@@ -338,6 +338,26 @@ MIGRATIONS: Final[dict[str, tuple[str, ...]]] = {
         )
         """,
     ),
+    # A report's key (``store/reports.py``): the id the ingest log stamps, so a report replayed after a crash is
+    # ignored rather than counted twice. Rows from before get a hash of the row (and its rowid: rows alike stay two).
+    "0700_sdk_report_ids": (
+        """
+        CREATE TABLE sdk_reports_0700 (
+            project   VARCHAR NOT NULL,
+            time_ns   BIGINT  NOT NULL,
+            sdk       VARCHAR,
+            version   VARCHAR,
+            reason    VARCHAR NOT NULL,
+            dropped   BIGINT  NOT NULL,
+            report_id VARCHAR NOT NULL
+        )
+        """,
+        "INSERT INTO sdk_reports_0700 SELECT project, time_ns, sdk, version, reason, dropped, "
+        "md5(concat_ws('|', project, time_ns, sdk, version, reason, dropped, rowid)) FROM sdk_reports",
+        "DROP TABLE sdk_reports",
+        "ALTER TABLE sdk_reports_0700 RENAME TO sdk_reports",
+        "CREATE UNIQUE INDEX sdk_reports_key ON sdk_reports (project, report_id, reason)",
+    ),
 }
 
 # Hot columns by attribute key, for the filter compiler (``span.attributes.<key>`` -> column).

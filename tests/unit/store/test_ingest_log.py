@@ -148,3 +148,62 @@ def test_a_waiting_read_makes_the_applier_write_at_once(tmp_path: Path) -> None:
         assert len(store.search_traces("p").traces) == 3  # and again for the next read
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "chdb"])
+def test_a_drop_report_replayed_after_a_crash_counts_once(tmp_path: Path, engine: str) -> None:
+    # A crash after the database has a group but before the log forgets it: the log replays the group on the next
+    # start. The report's id was stamped before logging, so the replay writes the same key again.
+    import shutil
+
+    from tests.unit.store.engines import drop_database, engine_url
+
+    url = engine_url(engine)
+    report = {"dropped": {"queue_full": 4, "export_failed": 1}, "sdk": "spanscope-python", "version": "1"}
+    store = open_store(str(tmp_path), url)
+    try:
+        b = batch("root")
+        b.sdk_stats = report
+        store.write("p", b)
+        store.write("p", IngestBatch(sdk_stats={"dropped": {"queue_full": 2}}))  # a report without items
+        store.barrier()  # type: ignore[attr-defined]
+        assert store.sdk_drop_totals("p")["dropped"] == {"queue_full": 6, "export_failed": 1}
+        shutil.copytree(tmp_path / LOG_DIRNAME, tmp_path / "log-at-crash")
+    finally:
+        store.close()
+    shutil.rmtree(tmp_path / LOG_DIRNAME)
+    shutil.copytree(tmp_path / "log-at-crash", tmp_path / LOG_DIRNAME)
+    again = open_store(str(tmp_path), url)
+    try:
+        got = again.sdk_drop_totals("p")
+        assert got["dropped"] == {"queue_full": 6, "export_failed": 1}
+        assert again.get_trace("p", tid(1)) is not None
+    finally:
+        again.close()
+        drop_database(url)
+
+
+def test_drop_reports_from_before_their_ids_keep_counting(tmp_path: Path) -> None:
+    # A store from before migration 0700: its reports get ids from a hash of each row, rows alike included.
+    import duckdb
+
+    DuckDBStore(tmp_path).close()
+    con = duckdb.connect(str(tmp_path / "spanscope.duckdb"))
+    con.execute("DROP INDEX sdk_reports_key")
+    con.execute("ALTER TABLE sdk_reports DROP COLUMN report_id")
+    con.execute("DELETE FROM schema_migrations WHERE id = '0700_sdk_report_ids'")
+    for _ in range(2):
+        con.execute("INSERT INTO sdk_reports VALUES ('p', 1, 'py', '1', 'queue_full', 3)")
+    con.close()
+    store = DuckDBStore(tmp_path)
+    try:
+        assert store.sdk_drop_totals("p")["dropped"] == {"queue_full": 6}
+        ids = store._con.execute("SELECT DISTINCT report_id FROM sdk_reports").fetchall()
+        assert len(ids) == 2 and all(i[0] for i in ids)
+        b = batch("root")
+        b.sdk_stats = {"dropped": {"queue_full": 1}}
+        for _ in range(2):  # the same batch again (no ingest log here): keyed by its items, counted once
+            store.write_many([("p", b)])
+        assert store.sdk_drop_totals("p")["dropped"] == {"queue_full": 7}
+    finally:
+        store.close()

@@ -358,19 +358,20 @@ def test_sdk_drop_reports_are_summed_per_project(store: Store) -> None:
     assert store.sdk_drop_totals("none") == {"project": "none", "dropped": {}, "last_report_ns": None}
 
 
+def test_a_replayed_drop_report_counts_once(store: Store) -> None:
+    # A report is keyed by the id the ingest log stamped on it, else by its batch (store/reports.py).
+    batch = IngestBatch(spans=spans(make_span(tid(1), sid(1))), sdk_stats={"dropped": {"queue_full": 4}})
+    stamped = IngestBatch(sdk_stats={"dropped": {"shutdown": 2}, "spanscope.report_id": "r1"})
+    for _ in range(2):
+        store.write_many([("p", batch), ("p", stamped)])  # type: ignore[attr-defined]
+    assert store.sdk_drop_totals("p")["dropped"] == {"queue_full": 4, "shutdown": 2}
+
+
 # ---------------------------------------------------------------------------------------------- ClickHouse only
 @pytest.fixture
 def ch_store() -> Iterator[object]:
     with fresh_chdb_store() as s:
         yield s
-
-
-def test_clickhouse_replayed_drop_report_counts_once(ch_store: Any) -> None:
-    # DuckDB writes a group and its reports in one transaction; ClickHouse keys each report by its batch.
-    batch = IngestBatch(spans=spans(make_span(tid(1), sid(1))), sdk_stats={"dropped": {"queue_full": 4}})
-    for _ in range(2):
-        ch_store.write_many([("p", batch)])
-    assert ch_store.sdk_drop_totals("p")["dropped"] == {"queue_full": 4}
 
 
 def test_clickhouse_interrupted_dataset_writes_stay_invisible(ch_store: Any) -> None:

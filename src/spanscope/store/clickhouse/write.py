@@ -8,10 +8,8 @@ ClickHouse has no multi-statement transactions; what keeps a group consistent in
 - the per-trace summary (``traces``) is written explicitly after the spans, recomputed from every stored
   span of each touched trace merged with the group's spans, so pieces arriving in any order stay right;
 - ``trace_info`` merges key by key: the newest stored row is read, updated and written as a new version;
-- an SDK's drop report (``sdk_stats``) is keyed by a hash of the batch it came with (its span, finding,
-  trace and event keys and the report), so a replayed or retried batch does not count its drops twice. A
-  report sent with no items has nothing stable to hash and is keyed by its write (counted again if replayed,
-  as on DuckDB).
+- an SDK's drop report (``sdk_stats``) is keyed by the id the ingest log stamped on it, else a hash of the batch
+  it came with (``store/reports.py``), so a replayed or retried batch does not count its drops twice.
 
 Each INSERT is one part; the ingest log in front batches requests (20k rows by default), which is what
 ClickHouse wants (few large inserts). A remote server acknowledges an insert once it has it
@@ -20,7 +18,6 @@ ClickHouse wants (few large inserts). A remote server acknowledges an insert onc
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from typing import Any
@@ -30,7 +27,7 @@ import msgspec
 from spanscope.ingest.native import IngestBatch
 from spanscope.store.clickhouse.executor import Executor
 from spanscope.store.clickhouse.schema import QUALITY_TABLES, TABLES, hot_values
-from spanscope.store.duckdb.write import sdk_report_rows
+from spanscope.store.reports import report_rows
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -47,19 +44,6 @@ def _json_or_none(value: Any) -> str | None:
 def _columns(table: str) -> tuple[str, ...]:
     key, rest = TABLES[table] if table in TABLES else QUALITY_TABLES[table]
     return (*key, *rest, "_version")
-
-
-def report_id(project: str, batch: IngestBatch, version: int) -> str:
-    """The key of the drop report sent with ``batch``: the same batch written again gets the same key."""
-    items = (
-        [[s.trace_id, s.span_id] for s in batch.spans]
-        + [[f.trace_id, f.finding_id] for f in batch.findings]
-        + [[i.trace_id] for i in batch.traces]
-        + [[e.trace_id, e.span_id, e.time_ns, e.name] for e in batch.events]
-    )
-    # Finding ids are fixed before the ingest log, so they are stable too; no items: nothing stable but the write.
-    ident = [project, batch.sdk_stats, items] if items else [project, batch.sdk_stats, version]
-    return hashlib.blake2b(_encode(ident), digest_size=16).hexdigest()
 
 
 def _chunks(items: list[Any], size: int = 2000) -> list[list[Any]]:
@@ -108,11 +92,8 @@ class WriteMixin:
             for e in batch.events:
                 key = (project, e.trace_id, e.span_id, e.time_ns, e.name)
                 events[key] = (*key, _encode(e.attributes).decode(), version)
-            report = sdk_report_rows(project, batch.sdk_stats)  # (project, time_ns, sdk, version, reason, dropped)
-            if report:
-                rid = report_id(project, batch, version)
-                for r in report:
-                    reports[(project, rid, r[4])] = (project, rid, r[4], r[1], r[2], r[3], r[5], version)
+            for r in report_rows(project, batch, version):  # (project, report_id, reason, time_ns, sdk, version, n)
+                reports[r[:3]] = (*r, version)
         ex = self._ex
         if spans:
             ex.insert("spans_data", _columns("spans"), list(spans.values()))

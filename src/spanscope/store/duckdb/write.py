@@ -8,7 +8,6 @@ written through one Arrow table per statement: DuckDB's ``executemany`` costs ~0
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 import duckdb
@@ -17,6 +16,7 @@ import pyarrow as pa
 
 from spanscope.ingest.native import IngestBatch
 from spanscope.store.duckdb.derive import HOT_INCOMING, delete_keys, hot_row, insert_spans
+from spanscope.store.reports import report_rows
 
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
@@ -173,22 +173,8 @@ def insert_rows(
 
 _SDK_REPORT_SCHEMA = pa.schema(
     [("project", pa.string()), ("time_ns", pa.int64()), ("sdk", pa.string()), ("version", pa.string()),
-     ("reason", pa.string()), ("dropped", pa.int64())]
+     ("reason", pa.string()), ("dropped", pa.int64()), ("report_id", pa.string())]
 )  # fmt: skip
-
-
-def sdk_report_rows(project: str, stats: dict[str, Any] | None) -> list[tuple[Any, ...]]:
-    """Rows of ``sdk_reports`` for an SDK's ``{"dropped": {reason: n}, "sdk": ..., "version": ...}``."""
-    if not stats or not isinstance(stats.get("dropped"), dict):
-        return []
-    now = time.time_ns()
-    sdk, version = stats.get("sdk"), stats.get("version")
-    return [
-        (project, now, str(sdk) if sdk is not None else None, str(version) if version is not None else None,
-         str(reason)[:64], int(n))
-        for reason, n in stats["dropped"].items()
-        if isinstance(n, int) and not isinstance(n, bool) and 0 < n < 2**62
-    ]  # fmt: skip
 
 
 def _json_or_none(value: Any) -> str | None:
@@ -223,7 +209,7 @@ class WriteMixin:
         infos: dict[tuple[str, str], list[Any]] = {}
         findings: dict[tuple[str, str], tuple[Any, ...]] = {}
         events: list[tuple[Any, ...]] = []
-        reports: list[tuple[Any, ...]] = []
+        reports: dict[tuple[str, str, str], tuple[Any, ...]] = {}
         for project, batch in jobs:
             for s in batch.spans:
                 spans[(project, s.trace_id, s.span_id)] = (
@@ -264,7 +250,8 @@ class WriteMixin:
                 )
             for e in batch.events:
                 events.append((project, e.trace_id, e.span_id, e.name, e.time_ns, _encode(e.attributes).decode()))
-            reports.extend(sdk_report_rows(project, batch.sdk_stats))
+            for project_, rid, reason, t, sdk, version, n in report_rows(project, batch, os.urandom(8).hex()):
+                reports[(project_, rid, reason)] = (project_, t, sdk, version, reason, n, rid)
         con = self._con.cursor()
         try:
             con.execute("BEGIN")
@@ -282,7 +269,8 @@ class WriteMixin:
             if events:
                 insert_rows(con, "events", _EVENT_SCHEMA, events, "INSERT")
             if reports:
-                insert_rows(con, "sdk_reports", _SDK_REPORT_SCHEMA, reports, "INSERT")
+                # a report replayed from the ingest log is there already (``store/reports.py``)
+                insert_rows(con, "sdk_reports", _SDK_REPORT_SCHEMA, list(reports.values()), "INSERT OR IGNORE")
             if touched:
                 self._update_summaries(con, touched, spans, info_rows)
             con.execute("COMMIT")
