@@ -19,7 +19,7 @@ interpolated into SQL. Correlated ``EXISTS`` and ``WITH RECURSIVE`` (tree predic
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -76,22 +76,53 @@ def index_pattern(pattern: str, case_insensitive: bool) -> str | None:
     return "".join(out) if longest >= NGRAM else None
 
 
-def clickhouse_json_args(path: JsonPath) -> list[str | int]:
-    """The bound arguments of ``JSONExtract*(col, …)`` that select ``path``.
+def clickhouse_index(index: int) -> int:
+    """A JSON path's list index (0-based, negative from the end) as ClickHouse's (1-based, negative from the end)."""
+    return index + 1 if index >= 0 else index
+
+
+def raw_at(expr: Sql, path: JsonPath, placeholder: str = "?", names: Iterator[int] | None = None) -> Sql:
+    """The raw JSON text (``JSONExtractRaw``: ``''`` when absent) at ``path`` inside the raw JSON ``expr``.
+
+    Keys go in one ``JSONExtractRaw(expr, k1, k2, …)`` with bound arguments. A list index selects only in a list:
+    ClickHouse's ``JSONExtractRaw(doc, 1)`` on an object gives its first member, where DuckDB's JSON pointer (and
+    the Python side) find nothing. A key of digits indexes a list and names a member of an object, as a JSON pointer
+    does. So each index step checks ``JSONType`` of the value it steps into (bound once by a one-element
+    ``arrayMap``).
 
     Example:
-        >>> clickhouse_json_args(("messages", -1, "content"))
-        ['messages', -1, 'content']
-        >>> clickhouse_json_args(("a", 0))
-        ['a', 1]
+        >>> raw_at(Sql("c"), ("messages", -1, "content")).params
+        (-1, 'messages', 'content')
     """
-    args: list[str | int] = []
+    names = names if names is not None else iter(range(10_000))
+    out, run = expr, []
+
+    def flush() -> None:
+        nonlocal out
+        if run:
+            out = Sql(f"JSONExtractRaw({out.text}, {', '.join([placeholder] * len(run))})", (*out.params, *run))
+            run.clear()
+
     for segment in path:
+        digits = isinstance(segment, str) and segment.isascii() and segment.isdigit()
+        if not isinstance(segment, int) and not digits:
+            run.append(str(segment))
+            continue
+        flush()
+        x = f"x{next(names)}"
         if isinstance(segment, int):
-            args.append(segment + 1 if segment >= 0 else segment)
+            step, params = (
+                f"if(JSONType({x}) = 'Array', JSONExtractRaw({x}, {placeholder}), '')",
+                (clickhouse_index(segment),),
+            )
         else:
-            args.append(str(segment))
-    return args
+            step = (
+                f"if(JSONType({x}) = 'Array', JSONExtractRaw({x}, {placeholder}), JSONExtractRaw({x}, {placeholder}))"
+            )
+            params = (int(segment) + 1, segment)
+        out = Sql(f"arrayMap({x} -> {step}, [{out.text}])[1]", (*params, *out.params))
+    flush()
+    return out
 
 
 def raw_text(raw: str) -> str:
@@ -112,12 +143,11 @@ class ClickHouseDialect(Dialect):
             # The whole stored text, a JSON string unquoted (no parse of other documents).
             text = f"if(startsWith({column}, '\"'), JSONExtractString({column}), {column})"
             return DocumentText(text) if column.rpartition(".")[2] in TEXT_INDEXED else Sql(text)
-        args = clickhouse_json_args(path)
-        raw = f"JSONExtractRaw({column}, {', '.join([self.placeholder] * len(args))})"
+        raw = raw_at(Sql(column), path, self.placeholder)
         # The extraction once, bound to ``r`` by a one-element arrayMap: written four times, ClickHouse computed
         # it once per row on a plain read but four times above ``FINAL`` (a tag filter over 2M traces through
         # the ``traces`` view: 1,280 -> 560 ms).
-        return Sql(f"arrayMap(r -> {raw_text('r')}, [{raw}])[1]", tuple(args))
+        return raw.wrap(f"arrayMap(r -> {raw_text('r')}, [{{}}])[1]")
 
     def json_number(self, column: str, path: JsonPath) -> Sql:
         return self.json_text(column, path).wrap("toFloat64OrNull({})")
@@ -133,13 +163,13 @@ class ClickHouseDialect(Dialect):
         def extract(e: Sql, is_many: bool) -> Sql:  # the pending run of keys/indexes, applied to one or each value
             if not run:
                 return e
-            args = clickhouse_json_args(tuple(run))
+            steps = tuple(run)
             run.clear()
-            holes = ", ".join([self.placeholder] * len(args))
             if not is_many:
-                return Sql(f"JSONExtractRaw({e.text}, {holes})", (*e.params, *args))
+                return raw_at(e, steps, self.placeholder, names)
             x = f"x{next(names)}"
-            return Sql(f"arrayMap({x} -> JSONExtractRaw({x}, {holes}), {e.text})", (*args, *e.params))
+            inner = raw_at(Sql(x), steps, self.placeholder, names)
+            return Sql(f"arrayMap({x} -> {inner.text}, {e.text})", (*inner.params, *e.params))
 
         for segment in path:
             if segment is EVERY or isinstance(segment, Where):
@@ -156,19 +186,17 @@ class ClickHouseDialect(Dialect):
                     if isinstance(value, bool):
                         value = "true" if value else "false"
                     r = f"x{next(names)}"
-                    key = f"arrayMap({r} -> {raw_text(r)}, [JSONExtractRaw({x}, {self.placeholder})])[1]"
+                    raw = raw_at(Sql(x), (segment.key,), self.placeholder, names)
+                    key = f"arrayMap({r} -> {raw_text(r)}, [{raw.text}])[1]"
                     lhs = f"toFloat64OrNull({key})" if isinstance(value, int | float) else key
                     sym = "=" if segment.op == "=" else "!="
                     expr = Sql(
                         f"arrayFilter({x} -> ifNull({lhs} {sym} {self.placeholder}, 0), {expr.text})",
-                        (segment.key, value, *expr.params),
+                        (*raw.params, value, *expr.params),
                     )
             elif many and isinstance(segment, int) and not run:
                 # ClickHouse arrays are 1-based, negative from the end; out of range gives '' (missing)
-                expr = Sql(
-                    f"arrayElement({expr.text}, {self.placeholder})",
-                    (*expr.params, clickhouse_json_args((segment,))[0]),
-                )
+                expr = Sql(f"arrayElement({expr.text}, {self.placeholder})", (*expr.params, clickhouse_index(segment)))
                 many = False
             else:
                 run.append(segment)

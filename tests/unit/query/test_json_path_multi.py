@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spanscope.ingest import IngestBatch
 from spanscope.model import Span
@@ -103,3 +106,97 @@ def test_many_values_are_refused_where_one_is_needed() -> None:
     with pytest.raises(FilterError):
         compile_order_by(["span.inputs.messages[*].content"])
     assert compile_filter("span.inputs.messages[*].content = 'x'")[0].startswith("EXISTS")
+
+
+# ------------------------------------------------------------------------------- DuckDB and ClickHouse agree
+WORDS = ["refund", "Refund now", "ok", "3", "2.5", "", "ünï", "a%b", "true"]
+LEAVES = [*WORDS, 3, 2.5, -1, 0, 10**12, True, False, None, [], {}, [1, "x"], {"k": "v"}]
+
+
+def _message(rng: Any) -> dict[str, Any]:
+    m: dict[str, Any] = {"role": rng.choice(["user", "assistant", "system", "tool"])}
+    for key in ("content", "score", "calls"):
+        if rng.random() < 0.7:
+            m[key] = (
+                [{"name": rng.choice(WORDS), "ok": rng.choice([True, False, None]), "n": rng.choice([1, 2, "2"])}
+                 for _ in range(rng.randrange(3))]
+                if key == "calls" and rng.random() < 0.8
+                else rng.choice(LEAVES)
+            )  # fmt: skip
+    return m
+
+
+def _documents() -> dict[int, Any]:
+    import random
+
+    rng = random.Random(7)
+    docs: dict[int, Any] = {}
+    for n in range(1, 61):
+        docs[n] = rng.choice([[_message(rng) for _ in range(rng.randrange(5))], rng.choice(LEAVES)])
+    return docs
+
+
+DOCS = _documents()
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Store]]:
+    urls = [None, engine_url("chdb")]
+    stores = [open_store(str(Path(tmp_path_factory.mktemp(f"diff{i}"))), u) for i, u in enumerate(urls)]
+    spans = [msgspec.convert(make_span(tid(n), sid(n), "llm", inputs={"messages": d}), Span) for n, d in DOCS.items()]
+    for s in stores:
+        s.write("p", IngestBatch(spans=spans))
+    yield stores[0], stores[1]
+    for s in stores:
+        s.close()
+    drop_database(urls[1])
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value).lower() if isinstance(value, bool) else repr(value)
+
+
+SEGMENTS = [
+    "[*]",
+    ".0",
+    ".k",
+    "[?role = 'user']",
+    "[?role != 'tool']",
+    "[?score = 3]",
+    "[?ok = true]",
+    "[?n = '2']",
+    "[0]",
+    "[-1]",
+]
+TAILS = ["", ".content", ".score", ".calls", ".calls[*].name", ".calls[?ok = false].n", ".calls[0].ok", ".k"]
+OPS = ["=", "!=", ">", "<=", "LIKE", "ILIKE", "IN", "IS NULL", "IS NOT NULL"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    segment=st.sampled_from(SEGMENTS),
+    then=st.sampled_from(["", "[0]", "[-1]", "[*]"]),
+    tail=st.sampled_from(TAILS),
+    op=st.sampled_from(OPS),
+    value=st.sampled_from([w for w in LEAVES if isinstance(w, str | int | float) and w is not None]),
+    negate=st.booleans(),
+)
+def test_engines_agree_on_many_value_paths(
+    both: tuple[Store, Store], segment: str, then: str, tail: str, op: str, value: Any, negate: bool
+) -> None:
+    path = f"span.inputs.messages{segment}{then}{tail}"
+    if op in ("IS NULL", "IS NOT NULL"):
+        flt = f"{path} {op}"
+    elif op == "IN":
+        flt = f"{path} IN ({_literal(value)}, {_literal('ok' if isinstance(value, str) else 2)})"
+    elif op in ("LIKE", "ILIKE"):
+        flt = f"{path} {op} {_literal('%' + str(value)[:3] + '%')}"
+    else:
+        flt = f"{path} {op} {_literal(value)}"
+    if isinstance(value, bool) and op not in ("=", "!="):
+        flt = f"{path} = {_literal(value)}"
+    flt = f"NOT {flt}" if negate else flt
+    duck, ch = (sorted(t.trace_id for t in s.search_traces("p", flt, max_results=100).traces) for s in both)
+    assert duck == ch, flt
