@@ -3,8 +3,11 @@
 - ``duckdb``: the default (no URL: the store lives in the test's data dir).
 - ``chdb``: ClickHouse in-process. chDB allows one data path per process, so every test gets a fresh
   database inside one per-process directory (``chdb:///<dir>?database=t_<random>``).
-- ``clickhouse``: a real server or cluster over HTTP, named by ``SPANSCOPE_TEST_CLICKHOUSE_URL``
-  (``clickhouse://user:pass@host:8123``); each test gets a fresh database on it. Skipped when unset.
+- ``clickhouse``: a server over HTTP through clickhouse-connect (``HttpExecutor``); each test gets a fresh database
+  on it. ``SPANSCOPE_TEST_CLICKHOUSE_URL`` (``clickhouse://user:pass@host:8123``) names a real server or cluster;
+  unset, the process starts (once, stopped at exit) ``tests/clickhouse_http.py``: ClickHouse's HTTP interface on a
+  loopback port, every statement executed by chDB in that child process (chDB allows one data path per process,
+  and this one holds the ``chdb`` engine's).
 """
 
 from __future__ import annotations
@@ -12,16 +15,19 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pytest
 
 _chdb_dir: str | None = None
+_http_server: tuple[subprocess.Popen[bytes], int] | None = None
 
 
 def chdb_dir() -> str:
@@ -33,6 +39,21 @@ def chdb_dir() -> str:
     return _chdb_dir
 
 
+def local_clickhouse_url() -> str:
+    """``clickhouse://default:@127.0.0.1:<port>`` of this process's chDB-backed HTTP server (started on first use)."""
+    global _http_server
+    if _http_server is None:
+        from tests.clickhouse_http import spawn, stop
+
+        base = Path(tempfile.mkdtemp(prefix="spanscope-chhttp-"))
+        proc, port = spawn(str(base / "data"), base / "server.log")
+        _http_server = proc, port
+        # Registered after rmtree's so it runs first: the server lets go of its directory, then it goes.
+        atexit.register(shutil.rmtree, base, True)
+        atexit.register(stop, proc)
+    return f"clickhouse://default:@127.0.0.1:{_http_server[1]}"
+
+
 def engine_url(engine: str) -> str | None:
     database = f"t_{uuid.uuid4().hex[:12]}"
     if engine == "duckdb":
@@ -41,25 +62,42 @@ def engine_url(engine: str) -> str | None:
         pytest.importorskip("chdb")
         return f"chdb://{chdb_dir()}?database={database}"
     if engine == "clickhouse":
+        pytest.importorskip("clickhouse_connect", reason="the clickhouse engine needs the clickhouse extra")
         url = os.environ.get("SPANSCOPE_TEST_CLICKHOUSE_URL")
         if not url:
-            pytest.skip("set SPANSCOPE_TEST_CLICKHOUSE_URL=clickhouse://user:pass@host:8123 to run on a server")
-        pytest.importorskip("clickhouse_connect")
+            pytest.importorskip("chdb", reason="without SPANSCOPE_TEST_CLICKHOUSE_URL, chDB serves the HTTP endpoint")
+            url = local_clickhouse_url()
         parts = urlsplit(url)
         return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, ""))
     raise ValueError(engine)
 
 
 def drop_database(url: str | None) -> None:
-    """Drop a test's chDB database, so its tables' background merges stop taking CPU from later tests."""
-    if not url or not url.startswith("chdb://"):
+    """Drop a test's ClickHouse database, so its tables' background merges stop taking CPU from later tests."""
+    if not url:
         return
-    from urllib.parse import parse_qs
+    parts = urlsplit(url)
+    if parts.scheme == "chdb":
+        from urllib.parse import parse_qs
 
-    from spanscope.store.clickhouse.executor import ChDBExecutor
+        from spanscope.store.clickhouse.executor import ChDBExecutor
 
-    database = parse_qs(urlsplit(url).query)["database"][-1]
-    ChDBExecutor(chdb_dir(), database=database).command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
+        database = parse_qs(parts.query)["database"][-1]
+        ChDBExecutor(chdb_dir(), database=database).command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
+    elif parts.scheme in ("clickhouse", "clickhouses"):
+        import clickhouse_connect
+
+        client = clickhouse_connect.get_client(
+            host=parts.hostname,
+            port=parts.port or (8443 if parts.scheme == "clickhouses" else 8123),
+            username=unquote(parts.username or "default"),
+            password=unquote(parts.password or ""),
+            secure=parts.scheme == "clickhouses",
+        )
+        try:
+            client.command(f"DROP DATABASE IF EXISTS `{parts.path.strip('/')}` SYNC")
+        finally:
+            client.close()
 
 
 @contextmanager

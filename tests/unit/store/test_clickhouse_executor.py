@@ -1,15 +1,28 @@
-"""The ClickHouse executors: typed parameter binding (run on chDB), store URLs, the clickhouse-connect path."""
+"""The ClickHouse executors: typed parameter binding, store URLs, and the clickhouse-connect path end to end.
+
+``HttpExecutor`` runs here through the real clickhouse-connect client against ClickHouse's HTTP interface as served
+by ``tests/clickhouse_http.py`` (every statement executed by chDB in a child process), or against the server named by
+``SPANSCOPE_TEST_CLICKHOUSE_URL``.
+"""
 
 from __future__ import annotations
 
 import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import msgspec
 import pytest
 
+from spanscope.ingest import IngestBatch
+from spanscope.model import Finding, Span, TraceInfo
 from spanscope.store import open_store, store_kind
 from spanscope.store.clickhouse import executor_from_url
-from spanscope.store.clickhouse.executor import ChDBExecutor, bind
-from tests.unit.store.engines import chdb_dir, engine_url
+from spanscope.store.clickhouse.executor import ChDBExecutor, Executor, bind
+from tests.helpers import make_span, sid, tid
+from tests.unit.store.engines import chdb_dir, drop_database, engine_url
 
 pytest.importorskip("chdb")
 
@@ -68,8 +81,8 @@ def test_duckdb_url_names_the_file_location(tmp_path: object) -> None:
 
 
 def test_clickhouse_connect_path_reaches_the_network() -> None:
-    # No server here: the real clickhouse-connect client is built from the URL and fails to connect, with its
-    # own error (not a fake result). SPANSCOPE_TEST_CLICKHOUSE_URL runs the whole contract suite on a server.
+    # Nothing listens on this port: the real client is built from the URL (user, escaped password, timeout) and
+    # fails to connect with its own error. The tests below talk to a server.
     pytest.importorskip("clickhouse_connect")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -83,3 +96,107 @@ def test_clickhouse_connect_path_reaches_the_network() -> None:
 def test_engine_url_gives_each_test_its_database() -> None:
     a, b = engine_url("chdb"), engine_url("chdb")
     assert a != b and a is not None and a.startswith(f"chdb://{chdb_dir()}?database=t_")
+
+
+# ---------------------------------------------------------------------------- over HTTP (clickhouse-connect)
+@pytest.fixture(scope="module")
+def http() -> Iterator[Executor]:
+    url = str(engine_url("clickhouse"))
+    ex = executor_from_url(url)
+    yield ex
+    ex.close()
+    drop_database(url)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_values_come_back_unchanged_over_http(http: Executor, value: str) -> None:
+    # Bound by clickhouse-connect as param_p0=… in the URL: its escaping, not ours.
+    assert http.rows("SELECT ?, ?, length(?)", [value, [value, "b"], value]) == [
+        (value, [value, "b"], len(value.encode()))
+    ]
+
+
+def test_null_and_numbers_bind_as_values_over_http(http: Executor) -> None:
+    assert http.rows("SELECT ? IS NULL, ? + 1, ? * 2, ?", [None, 2**62, 0.25, False]) == [(True, 2**62 + 1, 0.5, False)]
+
+
+def test_sql_errors_are_the_clients_exceptions_with_clickhouses_message(http: Executor) -> None:
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+    with pytest.raises(DatabaseError, match=r"Code: 60\. DB::Exception: .*'no_such_table'.*\(UNKNOWN_TABLE\)") as e:
+        http.rows("SELECT * FROM no_such_table WHERE x = ?", [1])
+    assert e.value.code == 60
+    with pytest.raises(DatabaseError, match=r"\(SYNTAX_ERROR\)") as e:
+        http.command("CREATE TABLE (")
+    assert e.value.code == 62
+    url = f"{engine_url('clickhouse')}?no_such_setting=1"  # a store URL's settings are the server's to check
+    ex = executor_from_url(url)
+    try:
+        with pytest.raises(DatabaseError, match=r"Unknown setting 'no_such_setting'.*\(UNKNOWN_SETTING\)"):
+            ex.rows("SELECT 1")
+    finally:
+        ex.close()
+        drop_database(url)
+
+
+def test_one_executor_serves_concurrent_threads(http: Executor) -> None:
+    # The server reads a store from a thread pool: no per-client session may serialize (or refuse) its queries.
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(5):
+                assert http.rows("SELECT ? * 2", [n * 10 + i]) == [((n * 10 + i) * 2,)]
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_a_store_over_http_answers_like_chdb(tmp_path: Path) -> None:
+    urls = {"chdb": engine_url("chdb"), "clickhouse": engine_url("clickhouse")}
+    batch = IngestBatch(
+        spans=[
+            msgspec.convert(s, Span)
+            for s in (
+                make_span(tid(1), sid(1), "turn", dur_ms=100, status="OK", inputs={"q": "it's ünï"}, outputs={"a": 1}),
+                make_span(
+                    tid(1),
+                    sid(2),
+                    "llm",
+                    parent=sid(1),
+                    start_ms=10,
+                    dur_ms=50,
+                    kind="llm",
+                    attributes={"usage.total_tokens": 42, "gen_ai.request.model": "gpt-4o"},
+                    events=[{"name": "exception", "time_ns": 5, "attributes": {"exception.type": "E"}}],
+                ),
+                make_span(tid(2), sid(3), "other", start_ms=2000, dur_ms=7, status="ERROR"),
+            )
+        ],
+        traces=[TraceInfo(trace_id=tid(1), tags={"user": "u1", "score": 0.5}, session_id="s1")],
+        findings=[Finding(trace_id=tid(1), name="safe", value=0.9, span_id=sid(2), time_ns=1, finding_id="f1")],
+    )
+    answers: dict[str, Any] = {}
+    for engine, url in urls.items():
+        store = open_store(str(tmp_path / engine), url)
+        try:
+            store.write("p", batch)
+            answers[engine] = msgspec.to_builtins(
+                [
+                    store.get_trace("p", tid(1)),
+                    store.search_traces("p", "span.attributes.usage.total_tokens > 40"),
+                    store.search_traces("p", None, order_by="duration_ms DESC", extract_fields=["tags.user"]),
+                ]
+            )
+        finally:
+            store.close()
+            drop_database(url)
+    assert answers["clickhouse"] == answers["chdb"]
+    assert [t["trace_id"] for t in answers["clickhouse"][1]["traces"]] == [tid(1)]
+    assert answers["clickhouse"][0]["tags"] == {"user": "u1", "score": 0.5}

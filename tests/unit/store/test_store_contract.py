@@ -23,8 +23,9 @@ ENGINES = ["duckdb", "chdb", "clickhouse"]
 
 @pytest.fixture(params=ENGINES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    # chdb: one fresh database per test inside the process's one chDB path; clickhouse: the server named by
-    # SPANSCOPE_TEST_CLICKHOUSE_URL (skipped when unset), one fresh database per test (engine_url).
+    # chdb: one fresh database per test inside the process's one chDB path; clickhouse: through clickhouse-connect,
+    # to the server named by SPANSCOPE_TEST_CLICKHOUSE_URL, else to a local chDB-backed ClickHouse HTTP endpoint
+    # (tests/clickhouse_http.py); one fresh database per test (engine_url).
     url = engine_url(request.param)
     s = open_store(str(tmp_path / request.param), url)
     yield s

@@ -215,19 +215,15 @@ class HttpExecutor(Executor):
         settings.setdefault("wait_for_async_insert", 1)
         for name, value in READ_SETTINGS.items():
             settings.setdefault(name, value)
-        admin = clickhouse_connect.get_client(host=host, port=port, username=username, password=password, secure=secure)
+        # No session: clickhouse-connect gives each client a random session_id by default, and a session runs one
+        # query at a time (the client raises "concurrent queries within the same session"), but the server reads
+        # a store from a thread pool. Nothing here needs session state: settings travel with every request.
+        common: dict[str, Any] = {"host": host, "port": port, "username": username, "password": password}
+        common.update(secure=secure, autogenerate_session_id=False)
+        admin = clickhouse_connect.get_client(**common)
         admin.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
         admin.close()
-        self._client = clickhouse_connect.get_client(
-            host=host,
-            port=port,
-            username=username,
-            password=password,
-            database=database,
-            secure=secure,
-            settings=settings,
-            **client_args,
-        )
+        self._client = clickhouse_connect.get_client(**common, database=database, settings=settings, **client_args)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> Any:
         text, values = bind(sql, params)
