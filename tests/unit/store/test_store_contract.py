@@ -293,6 +293,10 @@ def test_dataset_versions_records_and_delete(store: Store) -> None:
     assert store.delete_dataset("p", "ds") and store.list_datasets("p") == [] and not store.delete_dataset("p", "ds")
     with pytest.raises(DatasetNotFound):
         store.dataset_records("p", "ds")
+    engine = getattr(store, "engine", store)
+    if hasattr(engine, "_ex"):  # ClickHouse: the tombstone hides them, and the delete drops them too
+        for table in ("dataset_members_data", "dataset_revisions_data", "dataset_versions_data"):
+            assert engine._ex.rows(f"SELECT count() FROM {table} WHERE dataset = 'ds'") == [(0,)], table
     store.create_dataset("p", "ds")  # a new dataset of the same name starts empty
     assert [v["version"] for v in store.dataset_versions("p", "ds")] == [0]
     assert store.dataset_records("p", "ds") == [] and store.list_datasets("other") == []

@@ -109,7 +109,8 @@ class Executor:
     def query(self, sql: str, params: Sequence[Any] = ()) -> Any:
         raise NotImplementedError
 
-    def command(self, sql: str) -> None:
+    def command(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run a statement that returns nothing (DDL, ``DELETE``), its ``?`` bound like :meth:`query`'s."""
         raise NotImplementedError
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
@@ -174,8 +175,12 @@ class ChDBExecutor(Executor):
         text, values = bind(sql, params)
         return self._run(text, {k: chdb_param_value(v) for k, v in values.items()})
 
-    def command(self, sql: str) -> None:
-        self._run(sql, fmt="CSV")
+    def command(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if not params:
+            self._run(sql, fmt="CSV")
+            return
+        text, values = bind(sql, params)
+        self._run(text, {k: chdb_param_value(v) for k, v in values.items()}, fmt="CSV")
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         # The rows travel as the INSERT's data block (JSONEachRow), parsed as data, never as SQL.
@@ -229,8 +234,12 @@ class HttpExecutor(Executor):
         text, values = bind(sql, params)
         return self._client.query_arrow(text, parameters=values)
 
-    def command(self, sql: str) -> None:
-        self._client.command(sql)
+    def command(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if not params:
+            self._client.command(sql)
+            return
+        text, values = bind(sql, params)
+        self._client.command(text, parameters=values)
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         self._client.insert(table, rows, column_names=list(columns))

@@ -16,8 +16,10 @@ crash half-way leaves nothing visible:
   version's row. A version's members are the rows written with its row's ``_version``: members of an
   interrupted commit are never read, and the next commit of that number writes its own.
 - **delete a dataset**: one tombstone row (``deleted = 1``). Versions, members and revisions of that
-  dataset are older than any later dataset of the same name, so they are never read again (they stay in
-  the ``*_data`` tables until a cleanup drops them).
+  dataset are older than any later dataset of the same name, so they are never read again; the delete then
+  drops them (lightweight ``DELETE … WHERE _version < <the tombstone's>``, which spares a dataset of the same
+  name created meanwhile). A crash or a failed ``DELETE`` (a ``Distributed`` table takes none) only leaves
+  rows that nothing reads.
 
 Evaluation runs are idempotent when redone instead: results are keyed ``(project, run_id, record_id)``
 (sent again, they replace themselves), and a run's row is rewritten whole (read, change, write a newer
@@ -31,6 +33,7 @@ version's members come from the same operation as its row, never a mix).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -41,6 +44,8 @@ from spanscope.store.clickhouse.executor import Cursor, Executor
 from spanscope.store.datasets_core import quality_column_names
 from spanscope.store.duckdb.quality import QualityMixin
 
+log = logging.getLogger("spanscope.store")
+_DATASET_ROWS: Final = ("dataset_members_data", "dataset_revisions_data", "dataset_versions_data")
 _clock_lock = threading.Lock()
 _last_version = 0
 
@@ -108,6 +113,14 @@ class ClickHouseQualityMixin(QualityMixin):
             ("project", "name", "created_at_ns", "deleted", "_version"),
             [(project, name, 0, 1, con.version)],
         )
+        for table in _DATASET_ROWS:  # hidden by the tombstone already: storage only (module doc)
+            try:
+                self._ex.command(
+                    f"DELETE FROM {table} WHERE project = ? AND dataset = ? AND _version < ?",
+                    [project, name, con.version],
+                )
+            except Exception:  # noqa: BLE001 - the rows stay unread; logged for the operator
+                log.warning("could not drop the rows of deleted dataset %r from %s", name, table, exc_info=True)
 
 
 __all__ = ["ClickHouseQualityMixin", "Operation", "next_version"]
