@@ -36,8 +36,9 @@ clickhouse-connect use, the way ``clickhouse-server`` does:
 
 Not emulated: sessions' own state (a server keeps ``SET`` and temporary tables per ``session_id``; here the
 one chDB session is shared), ``readonly`` for GET requests, ClickHouse's block compression (``compress=1`` /
-``decompress=1``: refused), multipart external data. chDB's changes to ClickHouse's setting defaults for
-in-process use (``implicit_select``, ``output_format_arrow_use_native_writer``…) are undone at start, so
+``decompress=1``: refused), external data (file parts of ``multipart/form-data``; its plain fields, which
+clickhouse-connect sends for a query and parameters over 4 KB, are read). chDB's changes to ClickHouse's setting
+defaults for in-process use (``implicit_select``, ``output_format_arrow_use_native_writer``…) are undone at start, so
 clients see a server's defaults.
 """
 
@@ -46,6 +47,7 @@ from __future__ import annotations
 import argparse
 import base64
 import bz2
+import email.policy
 import gzip
 import json
 import lzma
@@ -58,6 +60,7 @@ import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -199,6 +202,21 @@ class Reply:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def form_fields(content_type: str, body: bytes) -> dict[str, str]:
+    """The fields of a ``multipart/form-data`` body (clickhouse-connect sends the query and its parameters so when
+    they would make the URL too long). A part with a file name is external data, which this endpoint refuses."""
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if part.get_filename() is not None:
+            raise ClickHouseError.of(48, "NOT_IMPLEMENTED", "external data (a file part of multipart/form-data)")
+        if isinstance(name, str):
+            payload = part.get_payload(decode=True)
+            fields[name] = (payload if isinstance(payload, bytes) else b"").decode()
+    return fields
 
 
 def _content_type(fmt: str) -> str:
@@ -350,6 +368,10 @@ class Handler(BaseHTTPRequestHandler):
                     f"{user}: Authentication failed: password is incorrect, or there is no user with such name",
                 )
             body = decode_body(raw, self.headers.get("Content-Encoding", ""))
+            content_type = self.headers.get("Content-Type", "")
+            if content_type.lower().startswith("multipart/form-data"):
+                params.update(form_fields(content_type, body))  # the query and its parameters as form fields
+                body = b""
             head = params.get("query", "").encode()
             sql = head + b"\n" + body if head and body else head or body
             if not sql.strip():

@@ -239,6 +239,18 @@ def test_a_replayed_group_adds_nothing(store: Store) -> None:
     assert store.count_matching("spans", "p") == 2  # type: ignore[attr-defined]
 
 
+def test_a_large_group_is_written_and_read(store: Store) -> None:
+    # 400 traces in one write: the writer's lookups bind 400 trace ids (over a server, clickhouse-connect sends
+    # parameters that long as multipart/form-data), and a page's reads bind 100.
+    batch = spans(*(make_span(tid(n), sid(n), "root", start_ms=n) for n in range(1, 401)))
+    write(store, spans=batch)
+    assert store.count_matching("traces", "p") == 400  # type: ignore[attr-defined]
+    page = store.search_traces("p", max_results=100)
+    assert len(page.traces) == 100 and page.traces[0].trace_id == tid(400)
+    t = store.get_trace("p", tid(1))
+    assert t is not None and len(t.spans) == 1
+
+
 def test_span_search_and_span_filters(store: Store) -> None:
     write(
         store,
