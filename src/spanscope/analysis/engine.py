@@ -10,7 +10,8 @@ filter's span conditions (all their spans when it has none).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Protocol
 
 import msgspec
@@ -274,8 +275,9 @@ def _measures(
     store: AnalysisStore, project: str, members_sql: str, members_params: list[Any], *, apart: bool
 ) -> list[tuple[Any, ...]]:
     """Rows per cohort (name None: traces, errors, [p50, p95] duration, first and last start) and per span name
-    and cohort (spans, errors, [p50, p95] latency, mean tokens, model-call tokens), in one statement: DuckDB
-    finds the member traces once (it materializes a CTE used twice), ClickHouse twice.
+    and cohort (spans, errors, [p50, p95] latency, mean tokens, model-call tokens), in one statement that finds the
+    member traces once: DuckDB materializes a CTE used twice; ClickHouse inlines one at each use unless it is
+    ``MATERIALIZED`` (26.3+, where the server takes it: this statement at 10M spans 1.9 -> 1.4 s).
 
     Grouped by the pair of cohort flags, which tells each cohort's rows apart unless a trace is in both
     cohorts; ``apart`` groups by each flag on its own instead (grouping sets: every row aggregated twice).
@@ -294,14 +296,41 @@ def _measures(
         "min(t.start_time_ns) AS first_ns, max(t.start_time_ns) AS last_ns, min(t.project) AS any_project, "
         f"min(t.trace_id) AS any_trace FROM m t GROUP BY {by_trace}"
     )
+    join, check = "JOIN m c ON s.trace_id = c.trace_id", ""
+    if (join_on_id := getattr(d, "join_on_id", None)) is not None:  # ClickHouse: on a hash of the ids
+        join, check = join_on_id("m", "c", "s", "trace_id")
+        check = f" AND {check}"
     spans = (
         f"SELECT s.name, c.in_a, c.in_b, count(*), {d.count_if(_SPAN_ERROR)}, "
         f"{d.quantiles('s.duration_ms', (0.5, 0.95))}, avg({_TOKENS}), "
         f"sum(CASE WHEN {_MODEL_CALL} THEN {_TOKENS} END), NULL, NULL, NULL, NULL "
-        f"FROM spans s JOIN m c ON s.trace_id = c.trace_id WHERE s.project = ? AND c.project = ? GROUP BY {by_span}"
+        f"FROM spans s {join} WHERE s.project = ? AND c.project = ?{check} GROUP BY {by_span}"
     )
-    sql = f"WITH m AS ({members_sql}) {traces} UNION ALL {spans}"
+    members, settings = f"m AS ({members_sql})", ""
+    if (materialized := _materialized_cte(store)) is not None:
+        members, settings = materialized("m", members_sql)
+    sql = f"WITH {members} {traces} UNION ALL {spans}{settings}"
     return store.query_rows(sql, [*members_params, project, project])
+
+
+_MATERIALIZES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _materialized_cte(store: AnalysisStore) -> Callable[[str, str], tuple[str, str]] | None:
+    """The dialect's spelling of a CTE computed once (``materialized_cte``: the ``WITH`` item and the statement's
+    trailing ``SETTINGS``) when the store's server takes it (ClickHouse 26.3+), else None. Asked once per store."""
+    spell = getattr(store.dialect, "materialized_cte", None)
+    if spell is None:
+        return None
+    takes = _MATERIALIZES.get(store)
+    if takes is None:
+        cte, settings = spell("m", "SELECT 1 AS x")
+        try:
+            takes = store.query_rows(f"WITH {cte} SELECT x FROM m{settings}") == [(1,)]
+        except Exception:  # an older server: a syntax error, an unknown setting
+            takes = False
+        _MATERIALIZES[store] = takes
+    return spell if takes else None
 
 
 def _newest(

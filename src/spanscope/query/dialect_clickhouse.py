@@ -332,3 +332,22 @@ class ClickHouseDialect(Dialect):
     def count(self, table: str, alias: str, keys: Sequence[str], condition: Sql, outer: str = "t") -> Sql:
         # A correlated count over no rows comes back NULL from ClickHouse's decorrelating join, not 0.
         return super().count(table, alias, keys, condition, outer).wrap("coalesce({}, 0)")
+
+    def materialized_cte(self, name: str, body: str) -> tuple[str, str]:
+        """The ``WITH`` item that computes ``name`` once however often the statement reads it (ClickHouse inlines a
+        plain CTE at every reference), and the ``SETTINGS`` the statement must end with. ClickHouse 26.3+ only: an
+        older server rejects both, so callers check first (``analysis.engine``)."""
+        return f"{name} AS MATERIALIZED ({body})", " SETTINGS enable_materialized_cte = 1"
+
+    def join_on_id(self, table: str, alias: str, other: str, column: str) -> tuple[str, str]:
+        """``JOIN table alias`` matching ``alias.column = other.column`` for a column of long ids (trace ids), and the
+        condition to add to the statement's ``WHERE``. Joined on a 64-bit hash of the id, cheaper to build and probe
+        than the strings (compare()'s statement at 10M spans: 1.42 -> 1.33 s); the ids are compared after the join,
+        so two ids sharing a hash never match. (Spelled ``NOT (… != …)``: ClickHouse would make an ``=``
+        a second join key, and the join on both is slower than on the strings alone.)"""
+        key = f"{alias}_key"
+        return (
+            f"JOIN (SELECT *, {self.stable_hash(column)} AS {key} FROM {table}) {alias} "
+            f"ON {self.stable_hash(f'{other}.{column}')} = {alias}.{key}",
+            f"NOT ({other}.{column} != {alias}.{column})",
+        )
