@@ -31,3 +31,10 @@ def tid(n: int) -> str:
 
 def sid(n: int) -> str:
     return f"{n:016x}"
+
+
+def filter_literal(value: object) -> str:
+    """``value`` as a literal of the filter language: ``'it''s'``, ``true``, ``2.5``."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value).lower() if isinstance(value, bool) else repr(value)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -20,9 +19,9 @@ from hypothesis import strategies as st
 from spanscope.ingest import IngestBatch
 from spanscope.model import Span, TraceInfo
 from spanscope.query import FilterError
-from spanscope.store import Store, open_store
-from tests.helpers import make_span, sid, tid
-from tests.unit.store.engines import drop_database, engine_url
+from spanscope.store import Store
+from tests.helpers import filter_literal, make_span, sid, tid
+from tests.unit.store.engines import duckdb_and_chdb
 
 pytest.importorskip("chdb")
 
@@ -62,21 +61,9 @@ def _data() -> tuple[list[Span], list[TraceInfo]]:
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Store]]:
-    urls = [None, engine_url("chdb")]
-    stores = [open_store(str(Path(tmp_path_factory.mktemp(f"agree{i}"))), u) for i, u in enumerate(urls)]
     spans, infos = _data()
-    for s in stores:
-        s.write("p", IngestBatch(spans=spans, traces=infos))
-    yield stores[0], stores[1]
-    for s in stores:
-        s.close()
-    drop_database(urls[1])
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return str(value).lower() if isinstance(value, bool) else repr(value)
+    with duckdb_and_chdb(tmp_path_factory, "p", IngestBatch(spans=spans, traces=infos)) as pair:
+        yield pair
 
 
 FIELDS = [*(f"span.attributes.`{k}`" for k in KEYS), "tag.tier", "tag.score", "metadata.env", "span.inputs.q",
@@ -92,13 +79,13 @@ def comparisons(draw: Any) -> str:
     if op in ("IS NULL", "IS NOT NULL"):
         return f"{field} {op}"
     if op in ("LIKE", "ILIKE", "NOT ILIKE"):
-        return f"{field} {op} {_literal('%' + str(value)[:3] + '%')}"
+        return f"{field} {op} {filter_literal('%' + str(value)[:3] + '%')}"
     if isinstance(value, bool):
-        return f"{field} {'=' if op in ('=', 'IN', '>=') else '!='} {_literal(value)}"
+        return f"{field} {'=' if op in ('=', 'IN', '>=') else '!='} {filter_literal(value)}"
     if op in ("IN", "NOT IN"):
         other = "x" if isinstance(value, str) else 2
-        return f"{field} {op} ({_literal(value)}, {_literal(other)})"
-    return f"{field} {op} {_literal(value)}"
+        return f"{field} {op} ({filter_literal(value)}, {filter_literal(other)})"
+    return f"{field} {op} {filter_literal(value)}"
 
 
 @st.composite

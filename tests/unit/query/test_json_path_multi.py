@@ -16,8 +16,8 @@ from spanscope.ingest import IngestBatch
 from spanscope.model import Span
 from spanscope.query import FilterError, compile_filter, json_path_get, parse_filter
 from spanscope.store import Store, open_store
-from tests.helpers import make_span, sid, tid
-from tests.unit.store.engines import drop_database, engine_url
+from tests.helpers import filter_literal, make_span, sid, tid
+from tests.unit.store.engines import drop_database, duckdb_and_chdb, engine_url
 
 CHATS = {
     1: [{"role": "system", "content": "be nice"}, {"role": "user", "content": "I want a refund"},
@@ -141,21 +141,9 @@ DOCS = _documents()
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Store]]:
-    urls = [None, engine_url("chdb")]
-    stores = [open_store(str(Path(tmp_path_factory.mktemp(f"diff{i}"))), u) for i, u in enumerate(urls)]
     spans = [msgspec.convert(make_span(tid(n), sid(n), "llm", inputs={"messages": d}), Span) for n, d in DOCS.items()]
-    for s in stores:
-        s.write("p", IngestBatch(spans=spans))
-    yield stores[0], stores[1]
-    for s in stores:
-        s.close()
-    drop_database(urls[1])
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return str(value).lower() if isinstance(value, bool) else repr(value)
+    with duckdb_and_chdb(tmp_path_factory, "p", IngestBatch(spans=spans)) as pair:
+        yield pair
 
 
 SEGMENTS = [
@@ -190,13 +178,13 @@ def test_engines_agree_on_many_value_paths(
     if op in ("IS NULL", "IS NOT NULL"):
         flt = f"{path} {op}"
     elif op == "IN":
-        flt = f"{path} IN ({_literal(value)}, {_literal('ok' if isinstance(value, str) else 2)})"
+        flt = f"{path} IN ({filter_literal(value)}, {filter_literal('ok' if isinstance(value, str) else 2)})"
     elif op in ("LIKE", "ILIKE"):
-        flt = f"{path} {op} {_literal('%' + str(value)[:3] + '%')}"
+        flt = f"{path} {op} {filter_literal('%' + str(value)[:3] + '%')}"
     else:
-        flt = f"{path} {op} {_literal(value)}"
+        flt = f"{path} {op} {filter_literal(value)}"
     if isinstance(value, bool) and op not in ("=", "!="):
-        flt = f"{path} = {_literal(value)}"
+        flt = f"{path} = {filter_literal(value)}"
     flt = f"NOT {flt}" if negate else flt
     duck, ch = (sorted(t.trace_id for t in s.search_traces("p", flt, max_results=100).traces) for s in both)
     assert duck == ch, flt

@@ -113,3 +113,20 @@ def fresh_chdb_store() -> Iterator[Any]:
     finally:
         store.close()
         drop_database(url)
+
+
+@contextmanager
+def duckdb_and_chdb(tmp_path_factory: pytest.TempPathFactory, project: str, batch: Any) -> Iterator[tuple[Any, Any]]:
+    """A DuckDB store and a chDB store holding the same ``batch`` (differential tests), closed and dropped after."""
+    from spanscope.store import open_store
+
+    urls = [None, engine_url("chdb")]
+    stores = [open_store(str(tmp_path_factory.mktemp(f"pair{i}")), url) for i, url in enumerate(urls)]
+    try:
+        for store in stores:
+            store.write(project, batch)
+        yield stores[0], stores[1]
+    finally:
+        for store in stores:
+            store.close()
+        drop_database(urls[1])
