@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SPANSCOPE = [sys.executable, "-m", "spanscope.cli.main"]
 
 
@@ -55,3 +57,18 @@ def test_demo_then_search_and_trace(tmp_path: Path) -> None:
 
     bad = run("search", "tag.quality_score <", "--project", "demo", "--data-dir", data)
     assert bad.returncode == 2 and "column" in bad.stderr
+
+
+def test_demo_on_chdb_then_search_it(tmp_path: Path) -> None:
+    # `spanscope demo --store chdb://…` serves from chDB; the CLI then reads that store through SPANSCOPE_STORE.
+    pytest.importorskip("chdb")
+    data, store = str(tmp_path / "state"), f"chdb://{tmp_path / 'ch'}"
+    demo = run("demo", "--traces", "30", "--project", "demo", "--data-dir", data, "--port", "0", "--store", store,
+               env_extra={"SPANSCOPE_ENDPOINT": ""})  # fmt: skip
+    assert demo.returncode == 0, demo.stderr
+    assert "delivered: yes" in demo.stdout and f"store: {store}" in demo.stdout
+    assert not (tmp_path / "state" / "spanscope.duckdb").exists()  # nothing went to DuckDB
+    out = run("search", "--project", "demo", "--data-dir", data, "--format", "json", "--limit", "100",
+              env_extra={"SPANSCOPE_STORE": store})  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert len([line for line in out.stdout.splitlines() if line.strip()]) == 30

@@ -45,16 +45,21 @@ def run_demo(
     port: int | None = None,
     keep_serving: bool = False,
     degraded: bool = False,
+    store_url: str | None = None,
 ) -> int:
+    """``store_url`` (else ``SPANSCOPE_STORE``, else DuckDB in ``data_dir``): the store of the server it starts."""
     console = Console(soft_wrap=True)
     server = None
+    store_url = resolve("store", store_url)
     if endpoint is None:
         from spanscope.server import ServerThread
+        from spanscope.store.copy import redact
 
         want = port if port is not None else (DEFAULT_PORT if _port_free(DEFAULT_PORT) else 0)
-        server = ServerThread(data_dir, port=want).start()
+        server = ServerThread(data_dir, port=want, store_url=store_url).start()
         endpoint = server.url
-        console.print(f"[bold]spanscope[/bold] server on {endpoint} (store: {Path(data_dir).resolve()})")
+        label = redact(store_url) if store_url else str(Path(data_dir).resolve())
+        console.print(f"[bold]spanscope[/bold] server on {endpoint} (store: {label})")
     project = resolve("project", project)  # "default" unless --project / SPANSCOPE_PROJECT say otherwise
     try:
         spanscope.configure(endpoint=endpoint, project=project)
@@ -105,6 +110,12 @@ def run_demo(
         console.print(table)
         worst = df.sort_values("tag.quality_score")["trace_id"].iloc[0] if len(df) else None
         dd = f" --data-dir {data_dir}" if data_dir != "./.spanscope" else ""
+        shown = ""
+        if store_url:  # the CLI commands below read the store named by SPANSCOPE_STORE (no password shown)
+            from spanscope.store.copy import redact
+
+            shown = f" --store '{redact(store_url)}'"
+            console.print(f"\n(with SPANSCOPE_STORE='{redact(store_url)}' set, the commands below read that store)")
         console.print("\n[bold]Try next[/bold] (the CLI reads the store directly when no server runs):")
         console.print(
             f'  spanscope search "tag.quality_score < 0.7" --project {project}{dd} '
@@ -120,7 +131,7 @@ def run_demo(
         )
         console.print(f"  spanscope stats latency --project {project}{dd}            # p50/p95/p99 by span name")
         console.print(
-            f"  spanscope serve{dd}   then open http://127.0.0.1:8417/ (project {project})   # the web UI"
+            f"  spanscope serve{dd}{shown}   then open http://127.0.0.1:8417/ (project {project})   # the web UI"
             if server is not None
             else f"  open {endpoint}/   # the web UI"
         )

@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--serve", action="store_true", help="Keep serving after the demo until Ctrl-C.")
     p.add_argument(
+        "--store", metavar="URL", default=None, help="Store of the server the demo starts. " + _help("store")
+    )
+    p.add_argument(
         "--degrade",
         action="store_true",
         help="Make the last day worse on purpose (release 1.5.0-rc1: lower quality, more tool errors), so that "
@@ -153,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             keep_serving=args.serve,
             degraded=args.degrade,
+            store_url=args.store,
         )
     if args.command == "search":
         from spanscope.cli.query import run_search
