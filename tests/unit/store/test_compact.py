@@ -107,3 +107,23 @@ def test_compact_command(loaded: tuple[str, Any], capsys: pytest.CaptureFixture[
 def test_compact_on_duckdb_has_nothing_to_do(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compact", "--data-dir", str(tmp_path)]) == 0
     assert "nothing to do" in capsys.readouterr().out
+
+
+def test_a_chdb_store_held_by_a_server_is_named_as_such(tmp_path: Any) -> None:
+    # chDB takes one process per data path; a second one (a CLI beside `spanscope serve`) gets a clear answer.
+    import subprocess
+    import sys
+
+    pytest.importorskip("chdb")
+    path = str(tmp_path / "ch")
+    hold = f"from chdb import session; s = session.Session({path!r}); print('ready', flush=True); input()"
+    holder = subprocess.Popen([sys.executable, "-c", hold], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        cli = [sys.executable, "-c", "import sys; from spanscope.cli.main import main; sys.exit(main(sys.argv[1:]))"]
+        out = subprocess.run(
+            [*cli, "compact", "--store", f"chdb://{path}", "--dry-run"], capture_output=True, text=True
+        )
+        assert out.returncode == 2 and "held by another process" in out.stderr, out.stderr
+    finally:
+        holder.communicate("\n", timeout=30)

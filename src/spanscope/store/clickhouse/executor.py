@@ -12,6 +12,7 @@ first ``chdb://`` store fixes the process's session, and stores on the same path
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -142,6 +143,25 @@ _chdb_path: str | None = None
 _chdb_database: str | None = None
 
 
+def _locked_by_another_process(path: str) -> bool:
+    """True when another process holds the lock ClickHouse takes on ``<path>/status`` (one server per directory)."""
+    import fcntl
+
+    status = os.path.join(path, "status")
+    if not os.path.exists(status):
+        return False
+    try:
+        with open(status, "a") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.flock(f, fcntl.LOCK_UN)
+    except OSError:
+        return False
+    return False
+
+
 class ChDBExecutor(Executor):
     """In-process ClickHouse (chDB). One data path per process; stores on it differ by database."""
 
@@ -152,7 +172,15 @@ class ChDBExecutor(Executor):
         self.database = database
         with _chdb_lock:
             if _chdb_session is None:
-                _chdb_session = chdb_session.Session(path)
+                try:
+                    _chdb_session = chdb_session.Session(path)
+                except Exception as exc:
+                    if _locked_by_another_process(path):
+                        raise RuntimeError(
+                            f"the chDB store in {path} is held by another process (a running `spanscope serve`?): "
+                            "chDB allows one process per data path; stop it first, or use its HTTP API"
+                        ) from exc
+                    raise
                 _chdb_path = path
             elif _chdb_path != path:
                 raise RuntimeError(
