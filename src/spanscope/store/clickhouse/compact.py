@@ -16,8 +16,10 @@ Two ways get a day there:
   min_age_to_force_merge_seconds = N``.
 - **Now**, with ``spanscope compact`` (:func:`merge_closed_days`): ``OPTIMIZE TABLE spans_data PARTITION ID … FINAL``
   for each day that ended at least ``grace_s`` ago and still has several parts, oldest first: after a backfill or
-  ``spanscope migrate-data``, or before measuring. It holds the store's one chDB session while it runs (~23 s per
-  1.4M-span day on 2 vCPUs), so run it with the server stopped on chDB; on a server it is an ordinary ``OPTIMIZE``.
+  ``spanscope migrate-data``, or before measuring (~23 s per 1.4M-span day on 2 vCPUs). On chDB the command needs
+  the store to itself (one process per data path: stop the server first); on a server it is an ordinary
+  ``OPTIMIZE`` beside the running replicas. A ``Distributed`` ``spans_data`` (a cluster) has no parts of its own:
+  :func:`days` finds none there (docs/scale-out.md, "Cluster deployment").
 """
 
 from __future__ import annotations
