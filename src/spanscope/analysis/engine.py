@@ -103,7 +103,7 @@ def latency(
     for r in rows:
         count, errors, qs, mean, mx = r[n], r[n + 1], r[n + 2] or [None] * len(QUANTILES), r[n + 3], r[n + 4]
         out.append([*r[:n], count, errors, errors / count if count else None, *qs, mean, mx])
-    out.sort(key=lambda row: (-(row[n] or 0), [str(v) for v in row[:n]]))
+    out.sort(key=lambda row: (-(row[n] or 0), _group_order(row[:n])))
     if width:
         out.sort(key=lambda row: (row[n - 1], -(row[n] or 0)))
     return {"columns": columns, "rows": out}
@@ -148,10 +148,16 @@ def usage(
     columns += ["calls", "input_tokens", "output_tokens", "total_tokens", "cost_usd", "errors"]
     n = len(selects)
     out = [list(r) for r in rows]
-    out.sort(key=lambda row: (-(row[n + 4] or 0), -(row[n + 3] or 0), [str(v) for v in row[:n]]))
+    out.sort(key=lambda row: (-(row[n + 4] or 0), -(row[n + 3] or 0), _group_order(row[:n])))
     if width:
         out.sort(key=lambda row: (row[n - 1], -(row[n + 4] or 0)))
     return {"columns": columns, "rows": out}
+
+
+def _group_order(keys: Sequence[Any]) -> list[tuple[bool, str]]:
+    """A total order of group keys for ties: by text, a missing key (None) after any value (even the text "None"),
+    so both engines list groups alike whatever order their GROUP BY gives."""
+    return [(v is None, str(v)) for v in keys]
 
 
 def _group_by(n: int) -> str:

@@ -115,3 +115,40 @@ def test_engines_agree(both: tuple[Store, Store], flt: str) -> None:
         except FilterError as exc:
             results.append(f"FilterError: {exc}")
     assert results[0] == results[1], flt
+
+
+GROUPS = ["span.name", "span.kind", "span.status", "span.attributes.model", "span.attributes.`x.y`", "tag.tier",
+          "metadata.env", "span.inputs.q", "trace.name"]  # fmt: skip
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    flt=st.one_of(st.none(), filters()),
+    by=st.lists(st.sampled_from(GROUPS), min_size=1, max_size=2, unique=True),
+    bucket=st.sampled_from([None, "1h"]),
+)
+def test_engines_agree_on_latency_and_usage(
+    both: tuple[Store, Store], flt: str | None, by: list[str], bucket: str | None
+) -> None:
+    from spanscope.analysis import engine
+
+    answers = []
+    for store in both:
+        s = getattr(store, "engine", store)
+        try:
+            answers.append(
+                _rounded([engine.latency(s, "p", flt, by=by, bucket=bucket), engine.usage(s, "p", flt, by=by)])
+            )
+        except FilterError as exc:
+            answers.append(f"FilterError: {exc}")
+    assert answers[0] == answers[1], (flt, by, bucket)

@@ -125,6 +125,7 @@ def duckdb_and_chdb(tmp_path_factory: pytest.TempPathFactory, project: str, batc
     try:
         for store in stores:
             store.write(project, batch)
+            store.barrier()  # in the database, for reads that go to the engine itself
         yield stores[0], stores[1]
     finally:
         for store in stores:
