@@ -51,15 +51,18 @@ def run_demo(
     console = Console(soft_wrap=True)
     server = None
     store_url = resolve("store", store_url)
+    shown_url = None
+    if store_url:
+        from spanscope.store.copy import redact
+
+        shown_url = redact(store_url)  # no password on the terminal
     if endpoint is None:
         from spanscope.server import ServerThread
-        from spanscope.store.copy import redact
 
         want = port if port is not None else (DEFAULT_PORT if _port_free(DEFAULT_PORT) else 0)
         server = ServerThread(data_dir, port=want, store_url=store_url).start()
         endpoint = server.url
-        label = redact(store_url) if store_url else str(Path(data_dir).resolve())
-        console.print(f"[bold]spanscope[/bold] server on {endpoint} (store: {label})")
+        console.print(f"[bold]spanscope[/bold] server on {endpoint} (store: {shown_url or Path(data_dir).resolve()})")
     project = resolve("project", project)  # "default" unless --project / SPANSCOPE_PROJECT say otherwise
     try:
         spanscope.configure(endpoint=endpoint, project=project)
@@ -110,12 +113,9 @@ def run_demo(
         console.print(table)
         worst = df.sort_values("tag.quality_score")["trace_id"].iloc[0] if len(df) else None
         dd = f" --data-dir {data_dir}" if data_dir != "./.spanscope" else ""
-        shown = ""
-        if store_url:  # the CLI commands below read the store named by SPANSCOPE_STORE (no password shown)
-            from spanscope.store.copy import redact
-
-            shown = f" --store '{redact(store_url)}'"
-            console.print(f"\n(with SPANSCOPE_STORE='{redact(store_url)}' set, the commands below read that store)")
+        shown = f" --store '{shown_url}'" if shown_url else ""
+        if shown_url:  # the CLI commands below read the store named by SPANSCOPE_STORE
+            console.print(f"\n(with SPANSCOPE_STORE='{shown_url}' set, the commands below read that store)")
         console.print("\n[bold]Try next[/bold] (the CLI reads the store directly when no server runs):")
         console.print(
             f'  spanscope search "tag.quality_score < 0.7" --project {project}{dd} '

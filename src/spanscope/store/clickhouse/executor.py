@@ -200,15 +200,18 @@ class ChDBExecutor(Executor):
             return _chdb_session.query(sql, fmt, params=params or None)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        text, values = bind(sql, params)
-        return self._run(text, {k: chdb_param_value(v) for k, v in values.items()})
+        return self._run(*self._bound(sql, params))
 
     def command(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._run(*self._bound(sql, params), fmt="CSV")
+
+    @staticmethod
+    def _bound(sql: str, params: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+        """``sql`` with typed placeholders and the values chDB binds to them (none: the text unchanged)."""
         if not params:
-            self._run(sql, fmt="CSV")
-            return
+            return sql, {}
         text, values = bind(sql, params)
-        self._run(text, {k: chdb_param_value(v) for k, v in values.items()}, fmt="CSV")
+        return text, {k: chdb_param_value(v) for k, v in values.items()}
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         # The rows travel as the INSERT's data block (JSONEachRow), parsed as data, never as SQL.

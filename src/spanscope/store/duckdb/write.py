@@ -250,8 +250,9 @@ class WriteMixin:
                 )
             for e in batch.events:
                 events.append((project, e.trace_id, e.span_id, e.name, e.time_ns, _encode(e.attributes).decode()))
-            for project_, rid, reason, t, sdk, version, n in report_rows(project, batch, os.urandom(8).hex()):
-                reports[(project_, rid, reason)] = (project_, t, sdk, version, reason, n, rid)
+            if batch.sdk_stats:  # (no id drawn for the batches without a report: the ingest path)
+                for project_, rid, reason, t, sdk, version, n in report_rows(project, batch, os.urandom(8).hex()):
+                    reports[(project_, rid, reason)] = (project_, t, sdk, version, reason, n, rid)
         con = self._con.cursor()
         try:
             con.execute("BEGIN")
