@@ -83,6 +83,40 @@ def test_roundtrip_whole_trace(store: Store) -> None:
     assert store.get_trace("p", tid(2)) is None
 
 
+def test_get_trace_keeps_awkward_text_and_numbers_exact(store: Store) -> None:
+    # ClickHouse packs get_trace's rows as JSON text: quotes, escapes, control characters, non-ASCII, large
+    # integers and floats must come back exactly as written.
+    text = 'quote " back\\slash \n\t\x01 caf\u00e9 \u4e2d\u6587 \U0001f600 </script>'
+    write(
+        store,
+        spans=spans(
+            make_span(
+                tid(1),
+                sid(1),
+                text,
+                dur_ms=1234.5678,
+                status="ERROR",
+                status_message=text,
+                inputs=text,
+                outputs={"k": [text, 2**62, -1.5e-300, 0.1, True, None]},
+                attributes={text: text, "big": 2**63 - 1, "neg": -(2**62), "f": 1 / 3},
+                events=[{"name": text, "time_ns": 2**62, "attributes": {"x": text}}],
+            ),
+        ),
+        traces=[TraceInfo(trace_id=tid(1), tags={text: text}, metadata={"m": 2**53 + 1}, user_id=text)],
+        findings=[Finding(trace_id=tid(1), name=text, value=text, rationale=text, time_ns=2**62, finding_id="f")],
+    )
+    t = store.get_trace("p", tid(1))
+    assert t is not None and t.user_id == text and t.tags == {text: text} and t.metadata == {"m": 2**53 + 1}
+    (span,) = t.spans
+    assert (span.name, span.status_message, span.inputs) == (text, text, text)
+    assert span.outputs == {"k": [text, 2**62, -1.5e-300, 0.1, True, None]}
+    assert span.attributes == {text: text, "big": 2**63 - 1, "neg": -(2**62), "f": 1 / 3}
+    assert [(e.name, e.time_ns, e.attributes) for e in span.events] == [(text, 2**62, {"x": text})]
+    assert span.end_time_ns - span.start_time_ns == 1_234_567_800 and t.duration_ms == 1234.5678
+    assert [(f.name, f.value, f.rationale, f.time_ns) for f in t.findings] == [(text, text, text, 2**62)]
+
+
 def test_same_span_twice_keeps_latest(store: Store) -> None:
     write(store, spans=spans(make_span(tid(1), sid(1), "first", dur_ms=10)))
     write(

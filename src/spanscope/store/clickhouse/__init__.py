@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from typing import Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import msgspec
+
 from spanscope.query.dialect_clickhouse import ClickHouseDialect
 from spanscope.store.clickhouse.executor import ChDBExecutor, Cursor, Executor, HttpExecutor
 from spanscope.store.clickhouse.quality import ClickHouseQualityMixin
@@ -102,43 +104,24 @@ class ClickHouseStore(WriteMixin, ReadMixin, ClickHouseQualityMixin):
 
     # ------------------------------------------------------------------ reads (engine-specific parts)
     def _trace_rows_by_id(self, project: str, trace_id: str) -> tuple[Any, list[Any], list[Any], list[Any]] | None:
-        """As DuckDB's, reading the tables under the views: ``FINAL`` with the conditions (all on sorting-key
-        columns) as ``PREWHERE``, which a view cannot do (36 -> 25 ms at 2M spans, in-process). ``traces_data``
-        is sorted by start (schema 0600): ``trace_keys`` gives the start, so its read is one granule. A trace
-        without spans has no start (``FINAL`` hides a retired row under NULL)."""
-        ex, both = self._ex, [project, trace_id]
-        keys = ex.rows("SELECT start_time_ns FROM trace_keys_data FINAL PREWHERE project = ? AND trace_id = ?", both)
-        columns = "trace_id, name, status, start_time_ns, end_time_ns, duration_ms, tags, metadata, session_id, user_id"
-        row = None
-        if keys:
-            start = keys[0][0]
-            at, at_params = ("start_time_ns IS NULL", []) if start is None else ("start_time_ns = ?", [start])
-            rows = ex.rows(
-                f"SELECT {columns}, root_span_id FROM traces_data FINAL PREWHERE project = ? AND {at} AND trace_id = ?",
-                [project, *at_params, trace_id],
-            )
-            row = rows[0] if rows else None
-        finding_rows = ex.rows(
-            "SELECT finding_id, trace_id, span_id, name, value, source, rationale, time_ns, metadata "
-            "FROM findings_data FINAL PREWHERE project = ? AND trace_id = ? ORDER BY time_ns, finding_id",
-            both,
-        )
+        """As DuckDB's, in one statement: the four reads run as branches of a ``UNION ALL`` (in parallel, on one
+        round trip), each row packed as a JSON array. The tables are read under the views: ``FINAL`` with the
+        conditions (all on sorting-key columns) as ``PREWHERE``, which a view cannot do. ``trace_keys`` gives the
+        trace's start and end (a scalar subquery, a constant for the index), so ``traces_data`` (sorted by start,
+        schema 0600) is read at one granule and ``spans_data`` in the trace's window. A trace without spans has
+        no start (``FINAL`` hides a retired row under NULL). At 10M spans, in-process: 33 -> 23 ms (five
+        statements before)."""
+        rows = self._ex.rows(_TRACE_BY_ID, [project, trace_id] * 5)
+        parts: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
+        for kind, packed in rows:
+            parts[kind].append(tuple(_decode_row(packed)))
+        traces, finding_rows, span_rows, event_rows = parts
+        row = traces[0] if traces else None
         if row is None and not finding_rows:
             return None
-        window, window_params = "", []
-        if row is not None and row[3] is not None:
-            window, window_params = " AND start_time_ns BETWEEN ? AND ?", [row[3], row[4]]
-        span_rows = ex.rows(
-            "SELECT trace_id, span_id, parent_span_id, name, kind, start_time_ns, end_time_ns, status, "
-            "status_message, attributes, nullIf(inputs, ''), nullIf(outputs, ''), events FROM spans_data FINAL "
-            f"PREWHERE project = ? AND trace_id = ?{window} ORDER BY start_time_ns, span_id",
-            [*both, *window_params],
-        )
-        event_rows = ex.rows(
-            "SELECT span_id, name, time_ns, attributes FROM events_data FINAL PREWHERE project = ? AND trace_id = ? "
-            "ORDER BY time_ns",
-            both,
-        )
+        finding_rows.sort(key=lambda r: (r[7], r[0]))
+        span_rows.sort(key=lambda r: (r[5], r[1]))
+        event_rows.sort(key=lambda r: r[2])
         return row, finding_rows, span_rows, event_rows
 
     def _current_findings(self, con: Any, project: str, ids: list[str]) -> list[tuple[Any, ...]]:
@@ -166,10 +149,37 @@ class ClickHouseStore(WriteMixin, ReadMixin, ClickHouseQualityMixin):
         self._ex.close()
 
 
-def _loads(text: str | None) -> Any:
-    import msgspec
+def _packed(columns: str) -> str:
+    return f"formatRowNoNewline('JSONCompactEachRow', {columns})"
 
-    return None if text is None else msgspec.json.decode(text)
+
+_decode_row = msgspec.json.Decoder(list).decode
+
+# One trace's rows (see ``_trace_rows_by_id``): (branch, row as a JSON array); ``?`` pairs are (project, trace id).
+_TRACE_BY_ID: Final = (
+    "WITH (SELECT tuple(start_time_ns, end_time_ns) FROM trace_keys_data FINAL PREWHERE project = ? AND trace_id = ?) "
+    "AS k SELECT 0, "
+    + _packed(
+        "trace_id, name, status, start_time_ns, end_time_ns, duration_ms, tags, metadata, session_id, user_id, "
+        "root_span_id"
+    )
+    + " FROM traces_data FINAL PREWHERE project = ? AND trace_id = ? "
+    "AND if(k.1 IS NULL, start_time_ns IS NULL, start_time_ns = k.1) "
+    "UNION ALL SELECT 1, "
+    + _packed("finding_id, trace_id, span_id, name, value, source, rationale, time_ns, metadata")
+    + " FROM findings_data FINAL PREWHERE project = ? AND trace_id = ? "
+    "UNION ALL SELECT 2, "
+    + _packed(
+        "trace_id, span_id, parent_span_id, name, kind, start_time_ns, end_time_ns, status, status_message, "
+        "attributes, nullIf(inputs, ''), nullIf(outputs, ''), events"
+    )
+    + " FROM spans_data FINAL PREWHERE project = ? AND trace_id = ? "
+    "AND if(k.1 IS NULL, true, start_time_ns BETWEEN k.1 AND k.2) "
+    "UNION ALL SELECT 3, "
+    + _packed("span_id, name, time_ns, attributes")
+    + " FROM events_data FINAL PREWHERE project = ? AND trace_id = ? "
+    "SETTINGS output_format_json_quote_64bit_integers = 0, output_format_json_quote_denormals = 0"
+)
 
 
 __all__ = ["DIALECT", "ClickHouseStore", "executor_from_url"]
