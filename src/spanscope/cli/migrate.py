@@ -167,7 +167,7 @@ def run_migrate_data(args: argparse.Namespace) -> int:
 
 def run_compact(args: argparse.Namespace) -> int:
     from spanscope.store import store_kind
-    from spanscope.store.clickhouse.compact import closed_days, days, merge_closed_days
+    from spanscope.store.clickhouse.compact import by_id_tables, closed_days, days, merge_closed_days
     from spanscope.store.clickhouse.schema import MERGE_CLOSED_AFTER_S
     from spanscope.store.copy import open_engine, redact
 
@@ -181,15 +181,19 @@ def run_compact(args: argparse.Namespace) -> int:
         engine = open_engine(url, str(resolve("data_dir", args.data_dir)), read_only=args.dry_run)
         try:
             if args.dry_run:
-                todo = {d.partition_id for d in closed_days(engine._ex, grace_s=grace)}
-                for d in days(engine._ex):
-                    mark = "to merge" if d.partition_id in todo else ""
-                    print(f"  {d.day}  {d.parts:>4} parts  {d.rows:>12,} spans  {mark}")
-                print(f"{len(todo)} closed day(s) with several parts" + (" (run without --dry-run)" if todo else ""))
+                todo = {(d.table, d.partition_id) for d in closed_days(engine._ex, grace_s=grace)}
+                for d in [*days(engine._ex), *by_id_tables(engine._ex)]:
+                    mark = "to merge" if (d.table, d.partition_id) in todo else ""
+                    print(f"  {d.table:<20} {d.day or 'whole':<10} {d.parts:>4} parts {d.rows:>12,} rows  {mark}")
+                print(
+                    f"{len(todo)} closed day(s) or table(s) with several parts"
+                    + (" (run without --dry-run)" if todo else "")
+                )
                 return 0
 
             def done(d: Any, seconds: float) -> None:
-                print(f"merged {d.day}: {d.parts} parts, {d.rows:,} spans into one part ({seconds:.1f} s)", flush=True)
+                what = f"{d.table} {d.day}" if d.day is not None else f"{d.table} (whole)"
+                print(f"merged {what}: {d.parts} parts, {d.rows:,} rows into one part ({seconds:.1f} s)", flush=True)
 
             merged = merge_closed_days(engine, grace_s=grace, on_day=done)
         finally:
@@ -197,5 +201,5 @@ def run_compact(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001 - the command's answer: what failed (a driver's errors included)
         print(f"spanscope compact: {exc}", file=sys.stderr)
         return 2
-    print(f"{len(merged)} day(s) merged" if merged else "no closed day has several parts: nothing to merge")
+    print(f"{len(merged)} day(s) or table(s) merged" if merged else "nothing has several parts: nothing to merge")
     return 0

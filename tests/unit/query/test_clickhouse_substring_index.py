@@ -7,9 +7,12 @@ import json
 import re
 from collections.abc import Iterator
 
+import msgspec
 import pytest
 
+from spanscope.ingest import IngestBatch
 from spanscope.ingest.native import decode_ingest
+from spanscope.model import Span
 from spanscope.query import compile_filter
 from spanscope.query.dialect import Dialect
 from spanscope.query.dialect_clickhouse import ClickHouseDialect, DocumentText, index_pattern
@@ -225,8 +228,8 @@ def test_store_search_finds_the_needle(many: ClickHouseStore) -> None:
 
 
 def test_query_perf_migration_keeps_the_data() -> None:
-    """A store made before ``0500_query_perf`` (argMax views, day-sorted spans) reads the same after it and
-    ``0600_traces_by_time`` (traces sorted by start)."""
+    """A store made before ``0500_query_perf`` (argMax views, day-sorted spans) reads the same after it,
+    ``0600_traces_by_time`` (traces sorted by start) and ``0800_traces_by_day`` (traces partitioned by day)."""
     from spanscope.store.clickhouse import executor_from_url
     from spanscope.store.clickhouse.schema import MIGRATIONS, TABLES
     from tests.unit.store.engines import drop_database, engine_url
@@ -258,7 +261,7 @@ def test_query_perf_migration_keeps_the_data() -> None:
     drop_database(scratch_url)
     try:
         assert trace_before is not None and old.query_rows("SELECT count() FROM traces_data")[0][0] == len(DOCUMENTS)
-        ClickHouseStore(ex)  # applies 0500 and 0600
+        migrated = ClickHouseStore(ex)  # applies 0500, 0600 and later
         new = ClickHouseStore(ex, read_only=True)
         assert {"0500_query_perf", "0600_traces_by_time"} <= set(new.migrations_applied())
         assert {text: _names(new, text, DIALECT) for text in FILTERS[:4]} == before
@@ -271,6 +274,14 @@ def test_query_perf_migration_keeps_the_data() -> None:
             "SELECT sorting_key FROM system.tables WHERE database = currentDatabase() AND name = 'traces_data'"
         ) == [("project, start_time_ns, trace_id",)]
         assert ex.rows("SELECT count() FROM trace_keys") == ex.rows("SELECT count() FROM traces")
+        assert ex.rows(
+            "SELECT partition_key FROM system.tables WHERE database = currentDatabase() AND name = 'traces_data'"
+        ) == [("toDate(fromUnixTimestamp64Nano(ifNull(start_time_ns, 0)))",)]
+        # trace_keys is still filled on write (its materialized view was made again over the new traces_data)
+        migrated.write("p", IngestBatch(spans=[msgspec.convert(make_span(tid(77), sid(1), "late"), Span)]))
+        late = new.get_trace("p", tid(77))
+        assert late is not None and late.name == "late"
+        assert ex.rows("SELECT count() FROM trace_keys WHERE trace_id = ?", [tid(77)]) == [(1,)]
         assert ex.rows(
             "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%_0001'"
         ) == [(0,)]

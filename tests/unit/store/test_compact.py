@@ -13,7 +13,7 @@ import pytest
 from spanscope.cli.main import main
 from spanscope.ingest import IngestBatch
 from spanscope.model import Span
-from spanscope.store.clickhouse.compact import closed_days, days, merge_closed_days
+from spanscope.store.clickhouse.compact import by_id_tables, closed_days, days, merge_closed_days
 from tests.helpers import make_span, sid, tid
 from tests.unit.store.engines import drop_database, engine_url
 
@@ -50,22 +50,52 @@ def loaded() -> Iterator[tuple[str, Any]]:
 def test_closed_days_merge_into_one_part_each_and_answers_stay(loaded: tuple[str, Any]) -> None:
     _, store = loaded
     ex = store._ex
-    before = {d.day.isoformat(): d.parts for d in days(ex)}
-    assert sorted(before.values()) == [2, 3, 4], before  # today's 2, the second day's 3, the first day's 4
+    before = {(d.table, d.day.isoformat() if d.day else ""): d.parts for d in days(ex)}
+    for table in ("spans_data", "traces_data"):  # today's 2, the second day's 3, the first day's 4
+        assert sorted(n for (t, _), n in before.items() if t == table) == [2, 3, 4], before
     answer = sorted((t.trace_id, t.duration_ms) for t in store.search_traces("p", None, max_results=50).traces)
+    trace = store.get_trace("p", tid(0))
     closed = closed_days(ex)
-    assert [d.parts for d in closed] == [4, 3]  # oldest first; today (still open) is left alone
+    # oldest first, both tables; today (still open) and the tables looked up by id (written just now) are left alone
+    assert [(d.table, d.parts) for d in closed] == [("spans_data", 4), ("traces_data", 4)] + [
+        ("spans_data", 3),
+        ("traces_data", 3),
+    ]
 
     merged = merge_closed_days(store)
 
-    assert [d.partition_id for d in merged] == [d.partition_id for d in closed]
-    after = {d.day.isoformat(): d.parts for d in days(ex)}
-    assert sorted(after.values()) == [1, 1, 2], after
+    assert [(d.table, d.partition_id) for d in merged] == [(d.table, d.partition_id) for d in closed]
+    after = {(d.table, d.day): d.parts for d in days(ex)}
+    assert sorted(after.values()) == [1, 1, 1, 1, 2, 2], after
     assert closed_days(ex) == []
     assert sorted((t.trace_id, t.duration_ms) for t in store.search_traces("p", None, max_results=50).traces) == answer
+    assert store.get_trace("p", tid(0)) == trace
     # the merge kept the newest copy of the span written twice, and only it
     rows = ex.rows("SELECT duration_ms FROM spans_data WHERE trace_id = ?", [tid(0)])
     assert rows == [(99.0,)]
+    assert ex.rows("SELECT duration_ms FROM traces_data WHERE trace_id = ?", [tid(0)]) == [(99.0,)]
+
+
+def test_tables_looked_up_by_id_merge_whole_once_writes_pause(loaded: tuple[str, Any]) -> None:
+    _, store = loaded
+    ex = store._ex
+    _write(store, [make_span(tid(0), sid(2), "tool", parent=sid(1), start_ms=10)])  # another part in each
+    keys = {d.table: d for d in by_id_tables(ex)}
+    assert keys["trace_keys_data"].parts > 1 and keys["trace_keys_data"].day is None
+    assert not [d for d in closed_days(ex) if d.day is None]  # written to just now: not quiet yet
+    later = time.time_ns() + 3601 * 10**9
+    quiet = [d.table for d in closed_days(ex, now_ns=later, grace_s=3600) if d.day is None]
+    assert quiet == [t for t, d in keys.items() if d.parts > 1] and "trace_keys_data" in quiet
+    answer = store.get_trace("p", tid(0))
+    assert answer is not None and len(answer.spans) == 2
+
+    merge_closed_days(store, now_ns=later, grace_s=3600)
+
+    assert {d.table: d.parts for d in by_id_tables(ex)}["trace_keys_data"] == 1
+    assert [d for d in closed_days(ex, now_ns=later, grace_s=3600)] == []
+    assert store.get_trace("p", tid(0)) == answer
+    # one live key per trace (the merge kept each trace's newest start and end)
+    assert ex.rows("SELECT count(), uniqExact(trace_id) FROM trace_keys_data") == [(8, 8)]
 
 
 def test_a_day_is_closed_only_after_the_grace(loaded: tuple[str, Any]) -> None:
@@ -73,22 +103,23 @@ def test_a_day_is_closed_only_after_the_grace(loaded: tuple[str, Any]) -> None:
     first_day_end_ns = (BASE_MS // DAY_MS + 1) * DAY_MS * 1_000_000
     assert closed_days(store._ex, now_ns=first_day_end_ns + 10**9, grace_s=3600) == []
     late = closed_days(store._ex, now_ns=first_day_end_ns + 3601 * 10**9, grace_s=3600)
-    assert [d.parts for d in late] == [4]
+    assert [(d.table, d.parts) for d in late] == [("spans_data", 4), ("traces_data", 4)]
 
 
 def test_clickhouse_merges_a_closed_day_itself_once_its_parts_are_old_enough(loaded: tuple[str, Any]) -> None:
     _, store = loaded
     ex = store._ex
-    create = ex.rows("SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = ?",
-                     ["spans_data"])[0][0]  # fmt: skip
-    assert (
-        "min_age_to_force_merge_seconds = 3600" in create and "min_age_to_force_merge_on_partition_only = 1" in create
-    )
-    ex.command("ALTER TABLE spans_data MODIFY SETTING min_age_to_force_merge_seconds = 1")
+    for table in ("spans_data", "traces_data"):
+        create = ex.rows(
+            "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = ?", [table]
+        )[0][0]
+        assert "min_age_to_force_merge_seconds = 3600" in create
+        assert "min_age_to_force_merge_on_partition_only = 1" in create
+        ex.command(f"ALTER TABLE {table} MODIFY SETTING min_age_to_force_merge_seconds = 1")
     deadline = time.monotonic() + 120  # ClickHouse's merge scheduler looks every few seconds
     while closed_days(ex) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert sorted(d.parts for d in days(ex)) == [1, 1, 1]  # the whole table is old now: today merged too
+    assert sorted(d.parts for d in days(ex)) == [1] * 6  # the whole tables are old now: today merged too
 
 
 def test_compact_command(loaded: tuple[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,10 +127,12 @@ def test_compact_command(loaded: tuple[str, Any], capsys: pytest.CaptureFixture[
     store.close()  # the command opens the store itself (chDB: one session per process, reused)
     assert main(["compact", "--store", url, "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert out.count("to merge") == 2 and "2 closed day(s) with several parts" in out
+    assert out.count("to merge") == 4 and "4 closed day(s) or table(s) with several parts" in out
+    assert "trace_keys_data" in out and "whole" in out
     assert main(["compact", "--store", url]) == 0
     out = capsys.readouterr().out
-    assert "4 parts" in out and "3 parts" in out and "2 day(s) merged" in out
+    assert "merged spans_data 2023-11-14: 4 parts" in out and "merged traces_data 2023-11-15: 3 parts" in out
+    assert "4 day(s) or table(s) merged" in out
     assert main(["compact", "--store", url]) == 0
     assert "nothing to merge" in capsys.readouterr().out
 
