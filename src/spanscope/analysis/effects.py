@@ -12,7 +12,6 @@ A field present in only one cohort's rows counts "absent" as a value, so presenc
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -26,14 +25,22 @@ def is_number(value: Any) -> bool:
 
 
 def ks_statistic(a: Sequence[float], b: Sequence[float]) -> float:
-    """The two-sample Kolmogorov-Smirnov statistic: max |F_a(x) - F_b(x)|."""
+    """The two-sample Kolmogorov-Smirnov statistic: max |F_a(x) - F_b(x)|, in one walk over both sorted samples."""
     if not a or not b:
         return 0.0
     xs, ys = sorted(a), sorted(b)
+    n, m = len(xs), len(ys)
+    i = j = 0
     best = 0.0
-    for x in set(xs) | set(ys):
-        gap = abs(bisect.bisect_right(xs, x) / len(xs) - bisect.bisect_right(ys, x) / len(ys))
-        best = max(best, gap)
+    while i < n and j < m:  # once one sample is used up, the gap only shrinks
+        x = xs[i] if xs[i] <= ys[j] else ys[j]
+        while i < n and xs[i] <= x:
+            i += 1
+        while j < m and ys[j] <= x:
+            j += 1
+        gap = abs(i / n - j / m)
+        if gap > best:
+            best = gap
     return best
 
 
@@ -50,7 +57,7 @@ def cohens_d(a: Sequence[float], b: Sequence[float]) -> float | None:
 
 def total_variation(a: Sequence[Any], b: Sequence[Any]) -> tuple[float, list[dict[str, Any]]]:
     """Total variation distance between the value distributions, and the values that moved most."""
-    ca, cb = Counter(_key(v) for v in a), Counter(_key(v) for v in b)
+    ca, cb = _counts(a), _counts(b)
     na, nb = max(len(a), 1), max(len(b), 1)
     shifts = []
     for value in set(ca) | set(cb):
@@ -61,6 +68,17 @@ def total_variation(a: Sequence[Any], b: Sequence[Any]) -> tuple[float, list[dic
     return tvd, shifts[:5]
 
 
+def _counts(values: Sequence[Any]) -> Counter[Any]:
+    """How often each value occurs (:func:`_key`: None as absent, lists and objects by their text)."""
+    try:
+        counts = Counter(values)  # hashable values: counted in C
+    except TypeError:  # a list or an object among them
+        return Counter(_key(v) for v in values)
+    if None in counts:
+        counts[_ABSENT] += counts.pop(None)
+    return counts
+
+
 def _key(value: Any) -> Any:
     if value is None:
         return _ABSENT
@@ -69,14 +87,28 @@ def _key(value: Any) -> Any:
     return value
 
 
+def _numbers(values: Sequence[Any]) -> tuple[list[float], int]:
+    """The values that are numbers (:func:`is_number`), and how many values are present (not None)."""
+    nums: list[float] = []
+    present = 0
+    for v in values:
+        if v is None:
+            continue
+        present += 1
+        kind = type(v)
+        if kind is str:
+            continue
+        if (kind is int) or (kind is float and math.isfinite(v)) or (kind is not float and is_number(v)):
+            nums.append(v)
+    return nums, present
+
+
 def difference(a: Sequence[Any], b: Sequence[Any]) -> dict[str, Any]:
     """How the values of one field differ between cohort a and cohort b (``None`` = absent on that row)."""
-    nums_a = [v for v in a if is_number(v)]
-    nums_b = [v for v in b if is_number(v)]
-    present_a = [v for v in a if v is not None]
-    present_b = [v for v in b if v is not None]
-    numeric = bool(nums_a or nums_b) and len(nums_a) == len(present_a) and len(nums_b) == len(present_b)
-    presence = {"present_a": len(present_a) / max(len(a), 1), "present_b": len(present_b) / max(len(b), 1)}
+    nums_a, present_a = _numbers(a)
+    nums_b, present_b = _numbers(b)
+    numeric = bool(nums_a or nums_b) and len(nums_a) == present_a and len(nums_b) == present_b
+    presence = {"present_a": present_a / max(len(a), 1), "present_b": present_b / max(len(b), 1)}
     if numeric:
         ks = ks_statistic(nums_a, nums_b)
         presence_gap = abs(presence["present_a"] - presence["present_b"])

@@ -293,30 +293,42 @@ def _measures(
     if apart:
         by_trace, by_span = "GROUPING SETS ((in_a), (in_b))", "GROUPING SETS ((s.name, c.in_a), (s.name, c.in_b))"
     # Every column named: ClickHouse takes a UNION's unnamed NULLs for one ambiguous column. The unused
-    # min(project), min(trace_id) and the redundant c.project = ?: ClickHouse 26.9 computes a correlated
+    # min(project), min(trace_id) (and the join's redundant c.project = ?): ClickHouse 26.9 computes a correlated
     # subquery in a SELECT list (as a filter's span condition is) only while the columns it correlates on are
-    # used further up. (Not a join key: a key of two strings makes DuckDB's join 10% slower.)
+    # used further up. (Not a join key: a key of two strings makes DuckDB's join 10% slower.) ClickHouse, which
+    # materializes ``m``, gives each span its flags from sets of the members' ids instead of a join.
     traces = (
         f"SELECT NULL AS name, in_a, in_b, count(*) AS n, {d.count_if(_TRACE_ERROR)} AS errors, "
         f"{d.quantiles('t.duration_ms', (0.5, 0.95))} AS q, NULL AS tokens_mean, NULL AS model_tokens, "
         "min(t.start_time_ns) AS first_ns, max(t.start_time_ns) AS last_ns, min(t.project) AS any_project, "
         f"min(t.trace_id) AS any_trace FROM m t GROUP BY {by_trace}"
     )
-    join, check = "JOIN m c ON s.trace_id = c.trace_id", ""
-    if (join_on_id := getattr(d, "join_on_id", None)) is not None:  # ClickHouse: on a hash of the ids
-        join, check = join_on_id("m", "c", "s", "trace_id")
-        check = f" AND {check}"
+    members, settings = f"m AS ({members_sql})", ""
+    materialized = _materialized_cte(store)
+    member_of = getattr(d, "member_of", None)
+    if materialized is not None and member_of is not None:  # ClickHouse: each span's flags from sets of ids
+        members, settings = materialized("m", members_sql)
+        # (named apart from m's columns, and set in a subquery: ClickHouse resolves names in the sets' subqueries
+        # against the outer statement's aliases, which with a tree condition in a filter breaks its GROUP BY)
+        flags = f"{member_of('m', 'm.in_a', 'm.trace_id', 'trace_id')} AS s_in_a, "
+        flags += f"{member_of('m', 'm.in_b', 'm.trace_id', 'trace_id')} AS s_in_b"
+        source = f"(SELECT *, {flags} FROM spans WHERE project = ?) s WHERE s.s_in_a OR s.s_in_b"
+        flags, params = "s.s_in_a, s.s_in_b", [project]
+        by_span = by_span.replace("c.in_", "s.s_in_")
+    else:
+        flags = "c.in_a, c.in_b"
+        source, params = (
+            "spans s JOIN m c ON s.trace_id = c.trace_id WHERE s.project = ? AND c.project = ?",
+            [project] * 2,
+        )
     spans = (
-        f"SELECT s.name, c.in_a, c.in_b, count(*), {d.count_if(_SPAN_ERROR)}, "
+        f"SELECT s.name, {flags}, count(*), {d.count_if(_SPAN_ERROR)}, "
         f"{d.quantiles('s.duration_ms', (0.5, 0.95))}, avg({_TOKENS}), "
         f"sum(CASE WHEN {_MODEL_CALL} THEN {_TOKENS} END), NULL, NULL, NULL, NULL "
-        f"FROM spans s {join} WHERE s.project = ? AND c.project = ?{check} GROUP BY {by_span}"
+        f"FROM {source} GROUP BY {by_span}"
     )
-    members, settings = f"m AS ({members_sql})", ""
-    if (materialized := _materialized_cte(store)) is not None:
-        members, settings = materialized("m", members_sql)
     sql = f"WITH {members} {traces} UNION ALL {spans}{settings}"
-    return store.query_rows(sql, [*members_params, project, project])
+    return store.query_rows(sql, [*members_params, *params])
 
 
 _MATERIALIZES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()

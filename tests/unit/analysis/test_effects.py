@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spanscope.analysis.effects import cohens_d, difference, ks_statistic, pearson, ranks, spearman
 
@@ -12,6 +16,29 @@ def test_ks_statistic() -> None:
     assert ks_statistic([1, 2, 3, 4], [1, 2, 3, 4]) == 0
     assert ks_statistic([1, 2], [3, 4]) == 1
     assert ks_statistic([1, 2, 3, 4], [3, 4, 5, 6]) == pytest.approx(0.5)
+
+
+def _ks_by_definition(a: list[float], b: list[float]) -> float:
+    xs, ys = sorted(a), sorted(b)
+    return max(abs(bisect.bisect_right(xs, x) / len(xs) - bisect.bisect_right(ys, x) / len(ys)) for x in {*xs, *ys})
+
+
+samples = st.lists(st.integers(-5, 5) | st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(samples, samples)
+def test_ks_statistic_is_the_largest_gap_between_the_two_distributions(a: list[float], b: list[float]) -> None:
+    assert ks_statistic(a, b) == _ks_by_definition(a, b)
+
+
+def test_difference_tells_numbers_from_other_values() -> None:
+    # bools, text, non-finite floats and nested values are not numbers; None is absence
+    assert difference([1, 2.5, None], [3, None, None])["type"] == "numeric"
+    for odd in (True, "3", float("nan"), float("inf"), [1], {"x": 1}):
+        d = difference([1, 2, odd], [1, 2, 3])
+        assert d["type"] == "categorical", odd
+    assert difference([None, None], [None])["present_a"] == 0.0
 
 
 def test_cohens_d_matches_numpy() -> None:

@@ -51,6 +51,27 @@ def test_values_come_back_unchanged(value: str) -> None:
     ]
 
 
+# Long lists of strings travel joined by \x1f and split by the server; with a \x1f in a value, as an array.
+LONG_LISTS = [
+    HOSTILE * 3,
+    ["", *HOSTILE, "", "x"] * 2,
+    [*HOSTILE, "has\x1fseparator"] * 2,
+    [f"{i:032x}" for i in range(500)],
+]
+
+
+def test_long_lists_of_strings_are_joined_unless_a_value_holds_the_separator() -> None:
+    sql, values = bind("SELECT ? IN ?", ["a", [f"{i:032x}" for i in range(16)]])
+    assert sql == "SELECT {p0:String} IN splitByChar('\\x1F', {p1:String})" and "\x1f" in values["p1"]
+    assert bind("SELECT ?", [[*HOSTILE, "has\x1fseparator"] * 2])[0] == "SELECT {p0:Array(String)}"
+
+
+@pytest.mark.parametrize("values", LONG_LISTS, ids=["hostile", "empties", "separator", "ids"])
+def test_long_lists_come_back_unchanged(values: list[str]) -> None:
+    ex = ChDBExecutor(chdb_dir(), database="t_binding")
+    assert ex.rows("SELECT ?, has(?, ?)", [values, values, values[-1]]) == [(values, True)]
+
+
 def test_null_and_numbers_bind_as_values() -> None:
     ex = ChDBExecutor(chdb_dir(), database="t_binding")
     assert ex.rows("SELECT ? IS NULL, ? + 1, ? * 2, ?", [None, 2**62, 0.25, False]) == [(True, 2**62 + 1, 0.5, False)]
@@ -114,6 +135,11 @@ def test_values_come_back_unchanged_over_http(http: Executor, value: str) -> Non
     assert http.rows("SELECT ?, ?, length(?)", [value, [value, "b"], value]) == [
         (value, [value, "b"], len(value.encode()))
     ]
+
+
+@pytest.mark.parametrize("values", LONG_LISTS, ids=["hostile", "empties", "separator", "ids"])
+def test_long_lists_come_back_unchanged_over_http(http: Executor, values: list[str]) -> None:
+    assert http.rows("SELECT ?, has(?, ?)", [values, values, values[-1]]) == [(values, True)]
 
 
 def test_null_and_numbers_bind_as_values_over_http(http: Executor) -> None:

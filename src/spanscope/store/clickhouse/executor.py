@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -42,6 +42,20 @@ def _param_type(value: Any) -> str:
     raise TypeError(f"cannot bind a {type(value).__name__} to a ClickHouse query")
 
 
+# A long list of strings (a page's or a sample's trace ids) travels as one string split on the server: ClickHouse
+# parses an ``Array(String)`` parameter of 10,000 trace ids in ~20 ms, and splits the string in ~2 ms.
+_LIST_SEPARATOR: Final = "\x1f"
+_JOIN_FROM: Final = 16
+
+
+def _joinable(value: Any) -> bool:
+    return (
+        isinstance(value, list | tuple)
+        and len(value) >= _JOIN_FROM
+        and all(type(v) is str and _LIST_SEPARATOR not in v for v in value)
+    )
+
+
 def bind(sql: str, params: Sequence[Any]) -> tuple[str, dict[str, Any]]:
     """``sql`` with its ``?`` placeholders (outside quotes) as typed parameters, and their values by name.
 
@@ -65,8 +79,12 @@ def bind(sql: str, params: Sequence[Any]) -> tuple[str, dict[str, Any]]:
             if i >= len(params):
                 raise ValueError(f"the query has more placeholders than the {len(params)} parameters given")
             value = params[i]
-            out.append(f"{{p{i}:{_param_type(value)}}}")
-            values[f"p{i}"] = value
+            if _joinable(value):
+                out.append(f"splitByChar('\\x1F', {{p{i}:String}})")
+                values[f"p{i}"] = _LIST_SEPARATOR.join(value)
+            else:
+                out.append(f"{{p{i}:{_param_type(value)}}}")
+                values[f"p{i}"] = value
             i += 1
         else:
             out.append(ch)
