@@ -1,6 +1,6 @@
 """A ClickHouse HTTP endpoint backed by chDB, so ``clickhouse://`` code runs against the real engine in tests.
 
-    python -m tests.clickhouse_http --path DIR [--port 0]     # prints "listening on 127.0.0.1:PORT"
+    python -m tests.clickhouse_http --path DIR [--port 0] [--config-file F]  # prints "listening on 127.0.0.1:PORT"
 
 Every statement is executed by chDB (ClickHouse 26.9 in-process, its own data path: chDB allows one per
 process); this module only speaks the part of ClickHouse's HTTP interface that clients such as
@@ -239,10 +239,11 @@ def _literal(text: str) -> str:
 class Engine:
     """One chDB session, shared by every request (one statement at a time)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, config_file: str | None = None):
         from chdb import session as chdb_session  # the server process's one data path
 
-        self._session = chdb_session.Session(path)
+        # ``config_file``: a server config (e.g. ``remote_servers`` and ``macros``), as clickhouse-server takes one.
+        self._session = chdb_session.Session(f"{path}?config-file={config_file}" if config_file else path)
         self._lock = threading.Lock()
         self._applied: dict[str, str] = {}
         version, tz = self._run("SELECT version(), timezone()").decode().rstrip("\n").split("\t")
@@ -408,7 +409,9 @@ class Server(ThreadingHTTPServer):
 
 
 # ---------------------------------------------------------------------------- process
-def spawn(path: str, log: Path, timeout: float = 60.0) -> tuple[subprocess.Popen[bytes], int]:
+def spawn(
+    path: str, log: Path, timeout: float = 60.0, config_file: str | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
     """Start the server in a child process on ``path``; returns it and its port once it listens.
 
     The child stops when its stdin closes, so it dies with the process that started it even when that one is
@@ -416,7 +419,16 @@ def spawn(path: str, log: Path, timeout: float = 60.0) -> tuple[subprocess.Popen
     """
     with log.open("ab") as err:
         proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "--path", path, "--port", "0", "--stop-on-stdin-eof"],
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--path",
+                path,
+                "--port",
+                "0",
+                "--stop-on-stdin-eof",
+                *(["--config-file", config_file] if config_file else []),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=err,
@@ -444,6 +456,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -451,8 +465,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--path", required=True, help="chDB data directory")
     parser.add_argument("--port", type=int, default=0, help="0: any free port (printed)")
     parser.add_argument("--stop-on-stdin-eof", action="store_true", help="shut down when stdin closes")
+    parser.add_argument("--config-file", help="a ClickHouse server config for chDB (clusters, macros)")
     args = parser.parse_args(argv)
-    server = Server(Engine(args.path), args.port)
+    server = Server(Engine(args.path, args.config_file), args.port)
     if args.stop_on_stdin_eof:
 
         def watch() -> None:

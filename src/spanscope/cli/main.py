@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from spanscope.cli import migrate as migrate_cli
 
-    migrate_cli.add_parsers(sub)  # migrate, migrate-data, compact
+    migrate_cli.add_parsers(sub)  # migrate, migrate-data, compact, cluster-ddl
     return parser
 
 
@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "keys":
         return keys_cli.run(args)
-    if args.command in ("migrate", "migrate-data", "compact"):
+    if args.command in ("migrate", "migrate-data", "compact", "cluster-ddl"):
         from spanscope.cli import migrate as migrate_cli
 
         return migrate_cli.run(args)

@@ -1,9 +1,11 @@
 """``spanscope migrate`` (a store's schema migrations), ``spanscope migrate-data`` (copy a store into another) and
-``spanscope compact`` (merge a ClickHouse store's closed days now).
+``spanscope compact`` (merge a ClickHouse store's closed days now) and ``spanscope cluster-ddl`` (a store's schema
+laid out on a ClickHouse cluster).
 
 spanscope migrate [--store URL] [--data-dir D] [--dry-run]
 spanscope migrate-data --from URL --to URL [--data-dir D] [--batch-rows N] [--restart] [--no-progress]
 spanscope compact [--store URL] [--data-dir D] [--grace-seconds S] [--dry-run]
+spanscope cluster-ddl --cluster NAME [--database DB] [--per-node] [--no-replication] [--apply URL]
 """
 
 from __future__ import annotations
@@ -63,10 +65,27 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="List the days and their parts, merge nothing.")
 
+    p = sub.add_parser(
+        "cluster-ddl",
+        help="ClickHouse cluster: print (or --apply) the DDL of the current schema as sharded, replicated tables "
+        "with Distributed tables in front, every migration recorded as applied (docs/scale-out.md).",
+    )
+    p.add_argument("--cluster", required=True, help="The cluster's name in the servers' remote_servers config.")
+    p.add_argument("--database", default="spanscope", help="Database to create (default spanscope).")
+    p.add_argument(
+        "--per-node",
+        action="store_true",
+        help="No ON CLUSTER: the same statements to run on every node in turn (no distributed DDL queue).",
+    )
+    p.add_argument("--no-replication", action="store_true", help="Plain MergeTree engines: shards without replicas.")
+    p.add_argument("--apply", metavar="URL", help="Run the statements on this clickhouse:// node instead of printing.")
+
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "compact":
         return run_compact(args)
+    if args.command == "cluster-ddl":
+        return run_cluster_ddl(args)
     return run_migrate(args) if args.command == "migrate" else run_migrate_data(args)
 
 
@@ -202,4 +221,45 @@ def run_compact(args: argparse.Namespace) -> int:
         print(f"spanscope compact: {exc}", file=sys.stderr)
         return 2
     print(f"{len(merged)} day(s) or table(s) merged" if merged else "nothing has several parts: nothing to merge")
+    return 0
+
+
+def run_cluster_ddl(args: argparse.Namespace) -> int:
+    import tempfile
+    import uuid
+
+    from spanscope.store.clickhouse import ClickHouseStore, executor, executor_from_url
+    from spanscope.store.clickhouse.cluster import cluster_ddl
+    from spanscope.store.copy import redact
+
+    # The schema comes from a scratch chDB store with every migration applied (this process's chDB path if it has
+    # one: chDB takes one per process).
+    scratch_dir = None if executor._chdb_path else tempfile.mkdtemp(prefix="spanscope-schema-")
+    path = scratch_dir or str(executor._chdb_path)
+    scratch = executor.ChDBExecutor(path, database=f"spanscope_schema_{uuid.uuid4().hex[:8]}")
+    try:
+        ClickHouseStore(scratch)
+        statements = cluster_ddl(
+            scratch, args.cluster, args.database, replicated=not args.no_replication, per_node=args.per_node
+        )
+    finally:
+        scratch.command(f"DROP DATABASE IF EXISTS `{scratch.database}`")
+        if scratch_dir is not None:
+            import shutil
+
+            shutil.rmtree(scratch_dir, ignore_errors=True)
+    if not args.apply:
+        print(";\n\n".join(statements) + ";")
+        return 0
+    try:
+        target = executor_from_url(args.apply)
+        try:
+            for statement in statements:
+                target.command(statement)
+        finally:
+            target.close()
+    except Exception as exc:  # noqa: BLE001 - the command's answer: what failed (a driver's errors included)
+        print(f"spanscope cluster-ddl: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(statements)} statements applied on {redact(args.apply)}")
     return 0

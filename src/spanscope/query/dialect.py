@@ -204,8 +204,13 @@ class Dialect(ABC):
         Here a correlated ``EXISTS (SELECT 1 FROM spans s WHERE s.project = t.project AND … AND <cond>)``;
         an engine without correlated subqueries can emit ``(t.project, t.trace_id) IN (SELECT …)``.
         """
-        where = [f"{alias}.{key} = {outer}.{key}" for key in keys] + [condition.text]
-        return Sql(f"EXISTS (SELECT 1 FROM {table} {alias} WHERE {' AND '.join(where)})", condition.params)
+        return Sql(self.semi_join(table, alias, keys, outer, condition.text), condition.params)
+
+    def semi_join(self, source: str, alias: str, keys: Sequence[str], outer: str, where: str | None = None) -> str:
+        """True when a row of ``source`` (as ``alias``) shares ``keys`` with the ``outer`` row (and satisfies
+        ``where``): a correlated ``EXISTS`` here."""
+        match = [f"{alias}.{key} = {outer}.{key}" for key in keys] + ([where] if where else [])
+        return f"EXISTS (SELECT 1 FROM {source} {alias} WHERE {' AND '.join(match)})"
 
 
 def _pointer_token(segment: str | int) -> str:

@@ -346,3 +346,25 @@ class ClickHouseDialect(Dialect):
         Two ids share a hash with probability 2^-64: with 2M member traces, a query counts a span of one other
         trace as a member's about once in 10^7 queries."""
         return f"{self.stable_hash(value)} IN (SELECT {self.stable_hash(column)} FROM {table} WHERE {flag})"
+
+
+class ClusterClickHouseDialect(ClickHouseDialect):
+    """ClickHouse behind ``Distributed`` tables (a cluster: ``spanscope cluster-ddl``), where a query over a remote
+    table may hold no correlated subquery (code 48, "Correlated subqueries are not supported with remote
+    tables"). What the planner correlates is decorrelated here: ``EXISTS`` as ``(t.project, t.trace_id) IN
+    (SELECT …)``, a count as a lookup in a map of counts per trace computed once. Same answers as the
+    single-node form (``tests/integration/test_cluster_layout.py`` checks them against a single-node store);
+    each subquery reads every shard."""
+
+    def semi_join(self, source: str, alias: str, keys: Sequence[str], outer: str, where: str | None = None) -> str:
+        inner = ", ".join(f"{alias}.{key}" for key in keys)
+        filtered = f" WHERE {where}" if where else ""
+        return f"({', '.join(f'{outer}.{key}' for key in keys)}) IN (SELECT {inner} FROM {source} {alias}{filtered})"
+
+    def count(self, table: str, alias: str, keys: Sequence[str], condition: Sql, outer: str = "t") -> Sql:
+        inner = f"toString(({', '.join(f'{alias}.{key}' for key in keys)}))"
+        counts = (
+            f"(SELECT CAST((groupArray(k), groupArray(c)), 'Map(String, UInt64)') FROM (SELECT {inner} AS k, "
+            f"count() AS c FROM {table} {alias} WHERE {condition.text} GROUP BY k))"
+        )
+        return Sql(f"{counts}[toString(({', '.join(f'{outer}.{key}' for key in keys)}))]", condition.params)

@@ -200,8 +200,8 @@ class _Planner:
     def related(self, node: Related, alias: str) -> Sql:
         inner, out = self.fresh("r"), self.fresh("m")
         matching = self.d.related_spans(node.relation, self.fresh("rel"), inner, self.span_expr(node.condition, inner))
-        keys = " AND ".join(f"{out}.{k} = {alias}.{k}" for k in (*TRACE_KEYS, "span_id"))
-        return Sql(f"EXISTS (SELECT 1 FROM ({matching.text}) {out} WHERE {keys})", matching.params)
+        keys = (*TRACE_KEYS, "span_id")
+        return Sql(self.d.semi_join(f"({matching.text})", out, keys, alias), matching.params)
 
     def percentile(self, node: PercentileComparison, alias: str) -> Sql:
         """``<field> <op> (the quantile of the field over rows of the same name)``."""

@@ -221,6 +221,8 @@ def ttl_clause(time_ns_sql: str, policy: RetentionPolicy) -> str:
 def apply_clickhouse_ttl(engine: Any, policy: RetentionPolicy) -> list[str]:
     """Set ``policy``'s TTL rules on the tables of a :class:`ClickHouseStore` whose recorded rules differ (an
     empty policy removes them); returns the tables changed. Safe to run from several replicas at once."""
+    from spanscope.store.clickhouse.cluster import storage_of
+
     ex = engine._ex
     if not policy and not ex.rows(f"EXISTS TABLE {RECORD_TABLE}")[0][0]:
         return []  # no retention now, and never any: nothing to set or remove (and no table to create)
@@ -239,7 +241,10 @@ def apply_clickhouse_ttl(engine: Any, policy: RetentionPolicy) -> list[str]:
         columns.setdefault(table, set()).add(column)
     changed = []
     for table, (time_sql, needs) in CLICKHOUSE_TIME.items():
-        storage = f"{table}_data" if f"{table}_data" in columns else table
+        name = f"{table}_data" if f"{table}_data" in uuids else table
+        # On a cluster (``spanscope cluster-ddl``) the rows are in the local tables behind ``Distributed`` ones.
+        where = storage_of(ex, name)
+        storage = where.table
         if storage not in columns or not set(needs) <= columns[storage] or "project" not in columns[storage]:
             continue
         want = ttl_clause(time_sql, policy)
@@ -247,9 +252,9 @@ def apply_clickhouse_ttl(engine: Any, policy: RetentionPolicy) -> list[str]:
         if have == want and (uuid == uuids.get(storage) or not want):
             continue
         if want:
-            ex.command(f"ALTER TABLE `{storage}` MODIFY TTL {want}")
+            ex.command(f"ALTER TABLE `{storage}`{where.on_cluster} MODIFY TTL {want}")
         elif uuid == uuids.get(storage):  # rules set on this very table: remove them
-            ex.command(f"ALTER TABLE `{storage}` REMOVE TTL")
+            ex.command(f"ALTER TABLE `{storage}`{where.on_cluster} REMOVE TTL")
         record = f"{uuids.get(storage, '')} {want}"
         ex.insert(RECORD_TABLE, ("table_name", "ttl", "_version"), [(storage, record, time.time_ns())])
         changed.append(storage)

@@ -105,9 +105,31 @@ def filters(draw: Any) -> str:
     return joined
 
 
+@pytest.fixture(scope="module")
+def decorrelated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Store]]:
+    """DuckDB and a chDB store compiling filters as on a cluster (``ClusterClickHouseDialect``: no correlated
+    subqueries), on the same data."""
+    from spanscope.store.clickhouse import CLUSTER_DIALECT
+
+    spans, infos = _data()
+    with duckdb_and_chdb(tmp_path_factory, "p", IngestBatch(spans=spans, traces=infos)) as pair:
+        getattr(pair[1], "engine", pair[1]).dialect = CLUSTER_DIALECT
+        yield pair
+
+
 @settings(max_examples=120, deadline=None)
 @given(flt=filters())
 def test_engines_agree(both: tuple[Store, Store], flt: str) -> None:
+    _agree(both, flt)
+
+
+@settings(max_examples=100, deadline=None)
+@given(flt=filters())
+def test_engines_agree_with_cluster_filters(decorrelated: tuple[Store, Store], flt: str) -> None:
+    _agree(decorrelated, flt)
+
+
+def _agree(both: tuple[Store, Store], flt: str) -> None:
     results = []
     for store in both:
         try:
@@ -170,6 +192,16 @@ SPAN_ORDERS = ["duration_ms", "span.attributes.n DESC", "span.attributes.s", "sp
 def test_engines_agree_on_order_and_pages(
     both: tuple[Store, Store], flt: str | None, rows: str, order: list[int], page: int
 ) -> None:
+    _walks_agree(both, flt, rows, order, page)
+
+
+@settings(max_examples=30, deadline=None)
+@given(flt=filters(), page=st.integers(5, 40))
+def test_span_searches_agree_with_cluster_filters(decorrelated: tuple[Store, Store], flt: str, page: int) -> None:
+    _walks_agree(decorrelated, flt, "spans", [], page)
+
+
+def _walks_agree(both: tuple[Store, Store], flt: str | None, rows: str, order: list[int], page: int) -> None:
     order_by = [(TRACE_ORDERS if rows == "traces" else SPAN_ORDERS)[i] for i in order] or None
     walks = []
     for store in both:

@@ -17,7 +17,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import msgspec
 
-from spanscope.query.dialect_clickhouse import ClickHouseDialect
+from spanscope.query.dialect_clickhouse import ClickHouseDialect, ClusterClickHouseDialect
+from spanscope.store.clickhouse.cluster import storage_of
 from spanscope.store.clickhouse.executor import ChDBExecutor, Cursor, Executor, HttpExecutor
 from spanscope.store.clickhouse.quality import ClickHouseQualityMixin
 from spanscope.store.clickhouse.schema import MIGRATIONS
@@ -26,6 +27,7 @@ from spanscope.store.duckdb.read import ReadMixin
 from spanscope.store.schema import HOT_ATTRIBUTE_COLUMNS
 
 DIALECT: Final = ClickHouseDialect(hot_columns=HOT_ATTRIBUTE_COLUMNS)
+CLUSTER_DIALECT: Final = ClusterClickHouseDialect(hot_columns=HOT_ATTRIBUTE_COLUMNS)
 
 
 def executor_from_url(url: str) -> Executor:
@@ -69,6 +71,8 @@ class ClickHouseStore(WriteMixin, ReadMixin, ClickHouseQualityMixin):
         self._lock = threading.Lock()
         if not read_only:
             self._migrate()
+        if storage_of(executor, "spans_data").table != "spans_data":  # a cluster: no correlated subqueries
+            self.dialect = CLUSTER_DIALECT
 
     @classmethod
     def from_url(cls, url: str, *, read_only: bool = False) -> ClickHouseStore:

@@ -19,8 +19,9 @@ Two ways get a day there:
   for each day that ended at least ``grace_s`` ago and still has several parts, oldest first: after a backfill or
   ``spanscope migrate-data``, or before measuring (~23 s per 1.4M-span day on 2 vCPUs). On chDB the command needs
   the store to itself (one process per data path: stop the server first); on a server it is an ordinary
-  ``OPTIMIZE`` beside the running replicas. A ``Distributed`` table (a cluster) has no parts of its own:
-  :func:`days` finds none there (docs/scale-out.md, "Cluster deployment").
+  ``OPTIMIZE`` beside the running replicas. A ``Distributed`` table (a cluster, ``spanscope cluster-ddl``) has no
+  parts of its own: its local table's parts on the node the store URL names are looked at, and merged with
+  ``ON CLUSTER`` on every shard (``cluster.storage_of``).
 
 The tables looked up by trace id (:data:`BY_ID_TABLES`: ``trace_keys``, findings, events, trace info) have no time
 to partition by: a day partition would cost a point read one granule per day. Their parts are merged only by
@@ -38,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from spanscope.store.clickhouse.cluster import Storage, storage_of
 from spanscope.store.clickhouse.schema import MERGE_CLOSED_AFTER_S
 
 DAY_TABLES: Final = ("spans_data", "traces_data")
@@ -55,45 +57,56 @@ class DayParts:
     rows: int
     table: str = "spans_data"
     newest: dt.datetime | None = None  # the newest part's last change (UTC)
+    on_cluster: str = ""  # a cluster's local table: the clause that merges it on every shard
 
 
-def _merge_tree_tables(ex: Any, names: tuple[str, ...]) -> list[str]:
-    """The tables of ``names`` that hold parts (MergeTree), in that order: none of a ``Distributed`` table."""
+def _merge_tree_tables(ex: Any, names: tuple[str, ...]) -> dict[str, Storage]:
+    """The tables that hold the rows of ``names`` (a ``Distributed`` table's local table), by their names, in the
+    order of ``names``; those that are no MergeTree left out."""
+    storages = {name: storage_of(ex, name) for name in names}
     rows = ex.rows(
-        "SELECT name, engine FROM system.tables WHERE database = currentDatabase() AND has(?, name)", [list(names)]
+        "SELECT name, engine FROM system.tables WHERE database = currentDatabase() AND has(?, name)",
+        [[s.table for s in storages.values()]],
     )
     ours = {name for name, engine in rows if str(engine).endswith("MergeTree")}
-    return [name for name in names if name in ours]
+    return {s.table: s for s in storages.values() if s.table in ours}
 
 
-def _parts(ex: Any, tables: list[str]) -> list[tuple[Any, ...]]:
-    if not tables:
+def _parts(ex: Any, storages: dict[str, Storage]) -> list[tuple[Any, ...]]:
+    if not storages:
         return []
     return ex.rows(
         "SELECT table, partition_id, any(partition), count(), sum(rows), toUnixTimestamp(max(modification_time)) "
         "FROM system.parts WHERE database = currentDatabase() AND has(?, table) AND active "
         "GROUP BY table, partition_id ORDER BY partition_id, table",
-        [tables],
+        [list(storages)],
     )
 
 
 def days(ex: Any, tables: tuple[str, ...] = DAY_TABLES) -> list[DayParts]:
     """Every day of the day-partitioned ``tables`` with its active parts, oldest first."""
     out = []
-    for table, partition_id, partition, parts, n, newest in _parts(ex, _merge_tree_tables(ex, tables)):
+    storages = _merge_tree_tables(ex, tables)
+    for table, partition_id, partition, parts, n, newest in _parts(ex, storages):
         try:
             day = dt.date.fromisoformat(str(partition).strip("'"))
         except ValueError:  # not a day: a table partitioned some other way is not ours to merge
             continue
-        out.append(DayParts(str(partition_id), day, int(parts), int(n), table, _utc(newest)))
+        out.append(
+            DayParts(str(partition_id), day, int(parts), int(n), table, _utc(newest), storages[table].on_cluster)
+        )
     return out
 
 
 def by_id_tables(ex: Any) -> list[DayParts]:
     """The tables looked up by trace id, each whole (their one partition ``all``) with its active parts."""
-    found = _parts(ex, _merge_tree_tables(ex, BY_ID_TABLES))
-    out = [DayParts(str(pid), None, int(parts), int(n), table, _utc(when)) for table, pid, _, parts, n, when in found]
-    return sorted(out, key=lambda d: BY_ID_TABLES.index(d.table))
+    storages = _merge_tree_tables(ex, BY_ID_TABLES)
+    out = [
+        DayParts(str(pid), None, int(parts), int(n), table, _utc(when), storages[table].on_cluster)
+        for table, pid, _, parts, n, when in _parts(ex, storages)
+    ]
+    order = list(storages)
+    return sorted(out, key=lambda d: order.index(d.table))
 
 
 def _utc(seconds: int) -> dt.datetime:
@@ -128,7 +141,7 @@ def merge_closed_days(
     for d in closed_days(ex, now_ns, grace_s):
         t0 = time.perf_counter()
         where = "" if d.day is None else f" PARTITION ID '{d.partition_id}'"
-        ex.command(f"OPTIMIZE TABLE `{d.table}`{where} FINAL")
+        ex.command(f"OPTIMIZE TABLE `{d.table}`{d.on_cluster}{where} FINAL")
         merged.append(d)
         if on_day is not None:
             on_day(d, time.perf_counter() - t0)
