@@ -186,5 +186,13 @@ def test_a_store_laid_out_for_a_cluster_answers_like_one_node(node: str, capsys:
         merge_closed_days(clustered)
         assert {d.parts for d in days(ex) if d.table in ("spans_local", "traces_local")} == {1}
         assert dt.date.today() not in {d.day for d in days(ex)}
+
+        # a migration written for one node is not run on the cluster: the store refuses to open, and says why
+        ex.command("DELETE FROM schema_migrations WHERE id = '0800_traces_by_day'")
+        with pytest.raises(
+            RuntimeError, match=r"laid out on a cluster and has migrations pending \(0800_traces_by_day\)"
+        ):
+            ClickHouseStore.from_url(f"{node}/{database}")
+        assert engines == dict(ex.rows("SELECT name, engine FROM system.tables WHERE database = currentDatabase()"))
     finally:
         clustered.close()

@@ -69,9 +69,10 @@ class ClickHouseStore(WriteMixin, ReadMixin, ClickHouseQualityMixin):
         self._ex = executor
         self.read_only = read_only
         self._lock = threading.Lock()
+        clustered = storage_of(executor, "spans_data").table != "spans_data"
         if not read_only:
-            self._migrate()
-        if storage_of(executor, "spans_data").table != "spans_data":  # a cluster: no correlated subqueries
+            self._migrate(clustered=clustered)
+        if clustered:  # no correlated subqueries over Distributed tables
             self.dialect = CLUSTER_DIALECT
 
     @classmethod
@@ -79,8 +80,10 @@ class ClickHouseStore(WriteMixin, ReadMixin, ClickHouseQualityMixin):
         return cls(executor_from_url(url), read_only=read_only)
 
     # ------------------------------------------------------------------ schema
-    def _migrate(self, *, dry_run: bool = False) -> list[str]:
-        """Apply the pending migrations and return their ids; ``dry_run`` only lists them (changes nothing)."""
+    def _migrate(self, *, dry_run: bool = False, clustered: bool = False) -> list[str]:
+        """Apply the pending migrations and return their ids; ``dry_run`` only lists them (changes nothing).
+        On a cluster (``clustered``: laid out by ``spanscope cluster-ddl``) a pending migration is refused: its
+        statements are written for one node (a rebuild would rename a ``Distributed`` table)."""
         ex = self._ex
         if not dry_run:
             ex.command(
@@ -94,6 +97,12 @@ class ClickHouseStore(WriteMixin, ReadMixin, ClickHouseQualityMixin):
         pending = [mid for mid in MIGRATIONS if mid not in applied]
         if dry_run:
             return pending
+        if pending and clustered:
+            raise RuntimeError(
+                f"this ClickHouse store is laid out on a cluster and has migrations pending ({', '.join(pending)}), "
+                "which are written for a single node: apply their changes on the cluster by hand (`spanscope "
+                "cluster-ddl` prints the current schema) and record them in schema_migrations (docs/scale-out.md)"
+            )
         for mid in pending:
             statements = MIGRATIONS[mid]
             # No DDL transactions in ClickHouse: every statement is idempotent (IF NOT EXISTS / OR REPLACE),
