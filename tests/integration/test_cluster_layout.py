@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -32,20 +28,11 @@ from spanscope.store.clickhouse.compact import closed_days, days, merge_closed_d
 from spanscope.store.clickhouse.schema import MIGRATIONS
 from spanscope.store.retention import RetentionPolicy, apply_clickhouse_ttl
 from tests.helpers import make_span, sid, tid
-from tests.unit.store.engines import fresh_chdb_store
+from tests.unit.store.engines import CLUSTER, cluster_node_url, fresh_chdb_store
 
 pytest.importorskip("chdb")
 pytest.importorskip("clickhouse_connect")
 
-CLUSTER = "rehearsal"
-# One node, itself: a Distributed table reads and writes its local shard in-process (is_local), as a server's does.
-CONFIG = f"""<clickhouse>
-  <tcp_port>9000</tcp_port>
-  <remote_servers><{CLUSTER}><shard><replica><host>localhost</host><port>9000</port></replica></shard></{CLUSTER}>
-  </remote_servers>
-  <macros><shard>01</shard><replica>node1</replica></macros>
-</clickhouse>
-"""
 DAY_MS = 86_400_000
 FILTERS = (
     None,
@@ -66,18 +53,8 @@ FILTERS = (
 
 
 @pytest.fixture(scope="module")
-def node() -> Iterator[str]:
-    """``clickhouse://`` of a chDB-backed ClickHouse node configured as the one node of cluster ``rehearsal``."""
-    from tests.clickhouse_http import spawn, stop
-
-    base = Path(tempfile.mkdtemp(prefix="spanscope-cluster-"))
-    (base / "config.xml").write_text(CONFIG)
-    proc, port = spawn(str(base / "data"), base / "server.log", config_file=str(base / "config.xml"))
-    try:
-        yield f"clickhouse://default:@127.0.0.1:{port}"
-    finally:
-        stop(proc)
-        shutil.rmtree(base, ignore_errors=True)
+def node() -> str:
+    return cluster_node_url()
 
 
 def _batch(day_offsets: tuple[int, ...] = (0, 1, 2)) -> IngestBatch:

@@ -1,4 +1,5 @@
-"""The same data on DuckDB and on ClickHouse in-process (chDB) gives the same answers, endpoint by endpoint.
+"""The same data on DuckDB and on ClickHouse in-process (chDB), or laid out for a cluster, gives the same answers,
+endpoint by endpoint.
 
 Two servers, one per engine, get the same deterministic traces (tags, metadata, findings on traces and spans,
 events, inputs and outputs, errors, tokens and costs). Every read the web UI, analysis, export and monitors
@@ -16,7 +17,7 @@ import pytest
 
 from spanscope.server import ServerThread
 from tests.unit.analysis.test_engine import T0, make_dataset
-from tests.unit.store.engines import drop_database, engine_url
+from tests.unit.store.engines import clustered_store_url, drop_database, engine_url
 
 pytest.importorskip("chdb")
 
@@ -52,10 +53,14 @@ def body() -> dict[str, Any]:
     return {"spans": spans, "traces": infos, "findings": findings}
 
 
-@pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, httpx.Client, dict[str, Any]]]:
+@pytest.fixture(scope="module", params=["chdb", "cluster"])
+def pair(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[httpx.Client, httpx.Client, dict[str, Any]]]:
+    # cluster: a store laid out by `spanscope cluster-ddl` (Distributed tables over local ones) on a chDB-backed
+    # node configured as a one-node cluster, through clickhouse-connect
     data = body()
-    url = engine_url("chdb")
+    url = engine_url("chdb") if request.param == "chdb" else clustered_store_url()
     with (
         ServerThread(tmp_path_factory.mktemp("duckdb") / "data") as duck,
         ServerThread(tmp_path_factory.mktemp("chdb") / "data", store_url=url) as ch,

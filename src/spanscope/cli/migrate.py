@@ -225,29 +225,13 @@ def run_compact(args: argparse.Namespace) -> int:
 
 
 def run_cluster_ddl(args: argparse.Namespace) -> int:
-    import tempfile
-    import uuid
-
-    from spanscope.store.clickhouse import ClickHouseStore, executor, executor_from_url
-    from spanscope.store.clickhouse.cluster import cluster_ddl
+    from spanscope.store.clickhouse import executor_from_url
+    from spanscope.store.clickhouse.cluster import current_cluster_ddl
     from spanscope.store.copy import redact
 
-    # The schema comes from a scratch chDB store with every migration applied (this process's chDB path if it has
-    # one: chDB takes one per process).
-    scratch_dir = None if executor._chdb_path else tempfile.mkdtemp(prefix="spanscope-schema-")
-    path = scratch_dir or str(executor._chdb_path)
-    scratch = executor.ChDBExecutor(path, database=f"spanscope_schema_{uuid.uuid4().hex[:8]}")
-    try:
-        ClickHouseStore(scratch)
-        statements = cluster_ddl(
-            scratch, args.cluster, args.database, replicated=not args.no_replication, per_node=args.per_node
-        )
-    finally:
-        scratch.command(f"DROP DATABASE IF EXISTS `{scratch.database}`")
-        if scratch_dir is not None:
-            import shutil
-
-            shutil.rmtree(scratch_dir, ignore_errors=True)
+    statements = current_cluster_ddl(
+        args.cluster, args.database, replicated=not args.no_replication, per_node=args.per_node
+    )
     if not args.apply:
         print(";\n\n".join(statements) + ";")
         return 0

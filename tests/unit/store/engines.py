@@ -54,6 +54,50 @@ def local_clickhouse_url() -> str:
     return f"clickhouse://default:@127.0.0.1:{_http_server[1]}"
 
 
+CLUSTER = "rehearsal"
+# One node, itself: a Distributed table reads and writes its local shard in-process (is_local), as a server's does.
+CLUSTER_CONFIG = f"""<clickhouse>
+  <tcp_port>9000</tcp_port>
+  <remote_servers><{CLUSTER}><shard><replica><host>localhost</host><port>9000</port></replica></shard></{CLUSTER}>
+  </remote_servers>
+  <macros><shard>01</shard><replica>node1</replica></macros>
+</clickhouse>
+"""
+_cluster_node: str | None = None
+
+
+def cluster_node_url() -> str:
+    """``clickhouse://`` of a chDB-backed ClickHouse node configured (``remote_servers``, ``macros``) as the one node
+    of cluster ``rehearsal`` (started on first use, stopped at exit)."""
+    global _cluster_node
+    if _cluster_node is None:
+        from tests.clickhouse_http import spawn, stop
+
+        base = Path(tempfile.mkdtemp(prefix="spanscope-cluster-"))
+        (base / "config.xml").write_text(CLUSTER_CONFIG)
+        proc, port = spawn(str(base / "data"), base / "server.log", config_file=str(base / "config.xml"))
+        atexit.register(shutil.rmtree, base, True)
+        atexit.register(stop, proc)
+        _cluster_node = f"clickhouse://default:@127.0.0.1:{port}"
+    return _cluster_node
+
+
+def clustered_store_url() -> str:
+    """A fresh database on the rehearsal node laid out by ``spanscope cluster-ddl --per-node --no-replication``
+    (trace tables ``Distributed`` over local ones), as a store URL whose inserts wait for the shards."""
+    from spanscope.store.clickhouse import executor_from_url
+    from spanscope.store.clickhouse.cluster import current_cluster_ddl
+
+    node, database = cluster_node_url(), f"c_{uuid.uuid4().hex[:10]}"
+    ex = executor_from_url(f"{node}/{database}")
+    try:
+        for statement in current_cluster_ddl(CLUSTER, database, replicated=False, per_node=True):
+            ex.command(statement)
+    finally:
+        ex.close()
+    return f"{node}/{database}?distributed_foreground_insert=1"
+
+
 def engine_url(engine: str) -> str | None:
     database = f"t_{uuid.uuid4().hex[:12]}"
     if engine == "duckdb":

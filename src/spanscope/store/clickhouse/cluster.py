@@ -147,6 +147,30 @@ def cluster_ddl(
     return [create_db, *tables, *distributed, *mviews, *ordered, record]
 
 
+def current_cluster_ddl(
+    cluster: str, database: str = "spanscope", *, replicated: bool = True, per_node: bool = False
+) -> list[str]:
+    """:func:`cluster_ddl` of the current schema: every migration applied to a scratch chDB database, dropped
+    after (in this process's chDB path if it has one, chDB taking one per process; else in a temporary one,
+    released after)."""
+    import shutil
+    import tempfile
+    import uuid
+
+    from spanscope.store.clickhouse import ClickHouseStore, executor
+
+    scratch_dir = None if executor._chdb_path else tempfile.mkdtemp(prefix="spanscope-schema-")
+    scratch = executor.ChDBExecutor(scratch_dir or str(executor._chdb_path), f"spanscope_schema_{uuid.uuid4().hex[:8]}")
+    try:
+        ClickHouseStore(scratch)
+        return cluster_ddl(scratch, cluster, database, replicated=replicated, per_node=per_node)
+    finally:
+        scratch.command(f"DROP DATABASE IF EXISTS `{scratch.database}`")
+        if scratch_dir is not None:
+            executor.release_chdb_session()
+            shutil.rmtree(scratch_dir, ignore_errors=True)
+
+
 @dataclass(frozen=True, slots=True)
 class Storage:
     """Where a table's rows are: the table itself, or the local table of a ``Distributed`` one, with the

@@ -161,6 +161,15 @@ _chdb_path: str | None = None
 _chdb_database: str | None = None
 
 
+def release_chdb_session() -> None:
+    """Close this process's chDB session, so that another data path can be opened (stores on it stop working)."""
+    global _chdb_session, _chdb_path, _chdb_database
+    with _chdb_lock:
+        if _chdb_session is not None:
+            _chdb_session.close()
+        _chdb_session = _chdb_path = _chdb_database = None
+
+
 def _locked_by_another_process(path: str) -> bool:
     """True when another process holds the lock ClickHouse takes on ``<path>/status`` (one server per directory)."""
     import fcntl
