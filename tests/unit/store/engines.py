@@ -8,6 +8,9 @@
   unset, the process starts (once, stopped at exit) ``tests/clickhouse_http.py``: ClickHouse's HTTP interface on a
   loopback port, every statement executed by chDB in that child process (chDB allows one data path per process,
   and this one holds the ``chdb`` engine's).
+- a cluster layout (``clustered_store_url``): ``spanscope cluster-ddl`` on a chDB-backed node configured as the one
+  node of cluster ``rehearsal``; with ``SPANSCOPE_TEST_CLICKHOUSE_CLUSTER`` set (and ``SPANSCOPE_TEST_CLICKHOUSE_URL``
+  naming one of its nodes), on that real cluster.
 """
 
 from __future__ import annotations
@@ -83,15 +86,19 @@ def cluster_node_url() -> str:
 
 
 def clustered_store_url() -> str:
-    """A fresh database on the rehearsal node laid out by ``spanscope cluster-ddl --per-node --no-replication``
-    (trace tables ``Distributed`` over local ones), as a store URL whose inserts wait for the shards."""
+    """A fresh database laid out by ``spanscope cluster-ddl`` (trace tables ``Distributed`` over local ones), as a
+    store URL whose inserts wait for the shards. On a real cluster when ``SPANSCOPE_TEST_CLICKHOUSE_URL`` names one
+    of its nodes and ``SPANSCOPE_TEST_CLICKHOUSE_CLUSTER`` the cluster (``ON CLUSTER``, ``Replicated…`` engines);
+    else on the rehearsal node (``--per-node --no-replication``)."""
     from spanscope.store.clickhouse import executor_from_url
     from spanscope.store.clickhouse.cluster import current_cluster_ddl
 
-    node, database = cluster_node_url(), f"c_{uuid.uuid4().hex[:10]}"
+    real = os.environ.get("SPANSCOPE_TEST_CLICKHOUSE_CLUSTER")
+    node = os.environ["SPANSCOPE_TEST_CLICKHOUSE_URL"].rstrip("/") if real else cluster_node_url()
+    database = f"c_{uuid.uuid4().hex[:10]}"
     ex = executor_from_url(f"{node}/{database}")
     try:
-        for statement in current_cluster_ddl(CLUSTER, database, replicated=False, per_node=True):
+        for statement in current_cluster_ddl(real or CLUSTER, database, replicated=bool(real), per_node=not real):
             ex.command(statement)
     finally:
         ex.close()
