@@ -32,7 +32,6 @@ _TRACE_ALIAS: Final = re.compile(r"\bt\.")
 _decode = msgspec.json.decode
 _SPAN_ERROR: Final = "s.status = 'ERROR'"
 _TRACE_ERROR: Final = "t.status = 'ERROR'"
-_TOKENS: Final = "COALESCE(s.attr_total_tokens, s.attr_input_tokens + s.attr_output_tokens)"
 _MODEL_CALL: Final = "s.kind IN ('llm', 'embedding')"
 
 
@@ -137,8 +136,9 @@ def usage(
     group_sql = ", ".join(selects)
     kinds = ", ".join(f"'{k}'" for k in USAGE_KINDS)
     source, params = _span_source(store, project, filter_string, group_sql)
+    tokens = d.span_tokens("s")
     measures = (
-        f"count(*), sum(s.attr_input_tokens), sum(s.attr_output_tokens), sum({_TOKENS}), sum(s.attr_cost_usd), "
+        f"count(*), sum(s.attr_input_tokens), sum(s.attr_output_tokens), sum({tokens}), sum(s.attr_cost_usd), "
         f"{d.count_if(_SPAN_ERROR)}"
     )
     head = f"{group_sql}, " if selects else ""
@@ -321,10 +321,11 @@ def _measures(
             "spans s JOIN m c ON s.trace_id = c.trace_id WHERE s.project = ? AND c.project = ?",
             [project] * 2,
         )
+    tokens = d.span_tokens("s")
     spans = (
         f"SELECT s.name, {flags}, count(*), {d.count_if(_SPAN_ERROR)}, "
-        f"{d.quantiles('s.duration_ms', (0.5, 0.95))}, avg({_TOKENS}), "
-        f"sum(CASE WHEN {_MODEL_CALL} THEN {_TOKENS} END), NULL, NULL, NULL, NULL "
+        f"{d.quantiles('s.duration_ms', (0.5, 0.95))}, avg({tokens}), "
+        f"sum(CASE WHEN {_MODEL_CALL} THEN {tokens} END), NULL, NULL, NULL, NULL "
         f"FROM {source} GROUP BY {by_span}"
     )
     sql = f"WITH {members} {traces} UNION ALL {spans}{settings}"

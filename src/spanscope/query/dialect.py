@@ -109,6 +109,10 @@ class Dialect(ABC):
         """``expr_ns`` (nanoseconds) rounded down to a multiple of ``width_ns``."""
         return f"(({expr_ns}) // {int(width_ns)}) * {int(width_ns)}"
 
+    def span_tokens(self, alias: str) -> str:
+        """A span's tokens: its total, else its input plus output tokens (hot columns of ``spans``)."""
+        return f"COALESCE({alias}.attr_total_tokens, {alias}.attr_input_tokens + {alias}.attr_output_tokens)"
+
     def stable_hash(self, expr: str) -> str:
         """A hash of ``expr`` that is the same for the same value (for repeatable samples)."""
         return f"hash({expr})"

@@ -260,6 +260,10 @@ class ClickHouseDialect(Dialect):
     def stable_hash(self, expr: str) -> str:
         return f"cityHash64({expr})"
 
+    def span_tokens(self, alias: str) -> str:
+        # The same sum, computed on insert (schema 0900): one column read instead of three.
+        return f"{alias}.attr_tokens"
+
     def in_list(self, column: str) -> str:
         return f"has({self.placeholder}, {column})"
 

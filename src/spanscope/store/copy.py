@@ -318,7 +318,9 @@ class ClickHouseSide:
         )}  # fmt: skip
         columns: dict[str, dict[str, str]] = {}
         for table, column, sql_type in self.ex.rows(
-            "SELECT table, name, type FROM system.columns WHERE database = currentDatabase() ORDER BY table, position"
+            # (not the computed ones: ClickHouse fills MATERIALIZED and ALIAS columns itself, and refuses them)
+            "SELECT table, name, type FROM system.columns WHERE database = currentDatabase() "
+            "AND default_kind NOT IN ('MATERIALIZED', 'ALIAS') ORDER BY table, position"
         ):
             columns.setdefault(table, {})[column] = sql_type
         from spanscope.store.clickhouse import schema

@@ -77,3 +77,40 @@ def test_hot_columns_equal_sql_extraction_random(tmp_path_factory, values: list[
     store.write("p", IngestBatch(spans=_spans(values)))
     assert _mismatches(store) == []
     store.close()
+
+
+def test_clickhouse_span_tokens_column_is_the_sum_analysis_uses() -> None:
+    # attr_tokens (ClickHouse, schema 0900) = total tokens, else input + output: on insert, and for spans written
+    # before the column existed (the migration's mutation, or computed on read until it has run).
+    import pytest
+
+    pytest.importorskip("chdb")
+    from spanscope.store.clickhouse import ClickHouseStore
+    from tests.unit.store.engines import fresh_chdb_store
+
+    cases = [
+        {"usage.total_tokens": 7},
+        {"gen_ai.usage.input_tokens": 3, "gen_ai.usage.output_tokens": 4},
+        {"usage.total_tokens": 10, "gen_ai.usage.input_tokens": 1, "gen_ai.usage.output_tokens": 1},
+        {"gen_ai.usage.input_tokens": 3},
+        {"usage.total_tokens": "12"},
+        {},
+    ]
+    want = [7.0, 7.0, 10.0, None, 12.0, None]
+    spans = [
+        Span(trace_id=f"{i + 1:032x}", span_id=f"{i + 1:016x}", name="llm", start_time_ns=10**18 + i,
+             end_time_ns=10**18 + i + 5, attributes=attrs)
+        for i, attrs in enumerate(cases)
+    ]  # fmt: skip
+    sql = "SELECT attr_tokens FROM spans ORDER BY span_id"
+    with fresh_chdb_store() as store:
+        store.write("p", IngestBatch(spans=spans[:3]))
+        # as a store from before 0900: the column goes, and the migration runs again over the stored spans
+        store._ex.command("ALTER TABLE spans_data DROP COLUMN attr_tokens")
+        store._ex.command("DELETE FROM schema_migrations WHERE id = '0900_span_tokens'")
+        store._ex.command("OPTIMIZE TABLE schema_migrations FINAL")
+        migrated = ClickHouseStore(store._ex)
+        assert "0900_span_tokens" in migrated.migrations_applied()
+        migrated.write("p", IngestBatch(spans=spans[3:]))  # and new spans get it on insert
+        assert [r[0] for r in migrated.query_rows(sql)] == want
+        assert [r[0] for r in migrated.query_rows(sql.replace("spans ORDER", "spans_data FINAL ORDER"))] == want

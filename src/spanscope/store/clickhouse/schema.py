@@ -462,10 +462,11 @@ def span_text_index_expr(column: str) -> str:
     return f"lower(ifNull(if(startsWith({value}, '\"'), JSONExtractString({value}), {value}), ''))"
 
 
-def final_view(table: str) -> str:
-    """The view ``table`` over ``{table}_data`` read with ``FINAL`` (the newest version of each sorting key)."""
+def final_view(table: str, extra: tuple[str, ...] = ()) -> str:
+    """The view ``table`` over ``{table}_data`` read with ``FINAL`` (the newest version of each sorting key), with
+    the ``extra`` columns (computed ones, which ``TABLES`` leaves out as nothing inserts them)."""
     key, rest = TABLES[table]
-    picks = [f"nullIf({col}, '') AS {col}" if (table, col) in EMPTY_IS_NULL else col for col in rest]
+    picks = [f"nullIf({col}, '') AS {col}" if (table, col) in EMPTY_IS_NULL else col for col in (*rest, *extra)]
     return f"CREATE OR REPLACE VIEW {table} AS SELECT {', '.join([*key, *picks])} FROM {table}_data FINAL"
 
 
@@ -661,3 +662,18 @@ def _traces_by_day() -> tuple[str, ...]:
 
 
 MIGRATIONS["0800_traces_by_day"] = _traces_by_day()
+
+
+# -- 0900_span_tokens (issue 9): a span's tokens in one column ----------------------------------------------------
+# Analysis counts a span's tokens as its total, else its input plus output tokens (``analysis.engine``): three
+# Nullable columns read for every span. ``attr_tokens`` holds that sum, computed by ClickHouse on insert
+# (``MATERIALIZED``: the writer is unchanged) and for the parts already written by a mutation (until it has run, a
+# read computes it from the three); ``compare`` at 10M spans 1.26 -> 1.06 s for its main statement. The ``spans``
+# view shows it (a later migration that makes the view again keeps ``SPANS_VIEW_EXTRA``).
+SPAN_TOKENS_SQL: Final = "coalesce(attr_total_tokens, attr_input_tokens + attr_output_tokens)"
+SPANS_VIEW_EXTRA: Final = ("attr_tokens",)
+MIGRATIONS["0900_span_tokens"] = (
+    f"ALTER TABLE spans_data ADD COLUMN IF NOT EXISTS attr_tokens Nullable(Float64) MATERIALIZED {SPAN_TOKENS_SQL}",
+    "ALTER TABLE spans_data MATERIALIZE COLUMN attr_tokens",
+    final_view("spans", SPANS_VIEW_EXTRA),
+)
