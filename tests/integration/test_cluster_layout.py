@@ -170,6 +170,11 @@ def test_a_store_laid_out_for_a_cluster_answers_like_one_node(node: str, capsys:
             RuntimeError, match=r"laid out on a cluster and has migrations pending \(0800_traces_by_day\)"
         ):
             ClickHouseStore.from_url(f"{node}/{database}")
+        capsys.readouterr()
+        assert main(["migrate", "--store", f"{node}/{database}", "--dry-run"]) == 0
+        assert "pending  0800_traces_by_day" in capsys.readouterr().out
+        assert main(["migrate", "--store", f"{node}/{database}"]) == 2
+        assert "laid out on a cluster" in capsys.readouterr().err
         assert engines == dict(ex.rows("SELECT name, engine FROM system.tables WHERE database = currentDatabase()"))
     finally:
         clustered.close()
