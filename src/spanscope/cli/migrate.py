@@ -203,7 +203,8 @@ def run_compact(args: argparse.Namespace) -> int:
                 todo = {(d.table, d.partition_id) for d in closed_days(engine._ex, grace_s=grace)}
                 for d in [*days(engine._ex), *by_id_tables(engine._ex)]:
                     mark = "to merge" if (d.table, d.partition_id) in todo else ""
-                    print(f"  {d.table:<20} {d.day or 'whole':<10} {d.parts:>4} parts {d.rows:>12,} rows  {mark}")
+                    day = str(d.day) if d.day is not None else "whole"
+                    print(f"  {d.table:<20} {day:<10} {d.parts:>4} parts {d.rows:>12,} rows  {mark}")
                 print(
                     f"{len(todo)} closed day(s) or table(s) with several parts"
                     + (" (run without --dry-run)" if todo else "")

@@ -355,15 +355,22 @@ class ClickHouseDialect(Dialect):
 class ClusterClickHouseDialect(ClickHouseDialect):
     """ClickHouse behind ``Distributed`` tables (a cluster: ``spanscope cluster-ddl``), where a query over a remote
     table may hold no correlated subquery (code 48, "Correlated subqueries are not supported with remote
-    tables"). What the planner correlates is decorrelated here: ``EXISTS`` as ``(t.project, t.trace_id) IN
+    tables"). What the planner correlates is decorrelated here: ``EXISTS`` as ``(t.project, t.trace_id) GLOBAL IN
     (SELECT …)``, a count as a lookup in a map of counts per trace computed once. Same answers as the
     single-node form (``tests/integration/test_cluster_layout.py`` checks them against a single-node store);
     each subquery reads every shard."""
 
     def semi_join(self, source: str, alias: str, keys: Sequence[str], outer: str, where: str | None = None) -> str:
+        # GLOBAL: the set is computed once, over every shard, and sent to each (a plain IN over a Distributed
+        # table on several shards is refused, or read once per shard)
         inner = ", ".join(f"{alias}.{key}" for key in keys)
         filtered = f" WHERE {where}" if where else ""
-        return f"({', '.join(f'{outer}.{key}' for key in keys)}) IN (SELECT {inner} FROM {source} {alias}{filtered})"
+        outer_keys = ", ".join(f"{outer}.{key}" for key in keys)
+        return f"({outer_keys}) GLOBAL IN (SELECT {inner} FROM {source} {alias}{filtered})"
+
+    def member_of(self, table: str, flag: str, column: str, value: str) -> str:
+        # GLOBAL: ``table`` (compare's materialized members) exists on the node that runs the statement only
+        return super().member_of(table, flag, column, value).replace(" IN (", " GLOBAL IN (", 1)
 
     def count(self, table: str, alias: str, keys: Sequence[str], condition: Sql, outer: str = "t") -> Sql:
         inner = f"toString(({', '.join(f'{alias}.{key}' for key in keys)}))"

@@ -128,7 +128,7 @@ def test_compact_command(loaded: tuple[str, Any], capsys: pytest.CaptureFixture[
     assert main(["compact", "--store", url, "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert out.count("to merge") == 4 and "4 closed day(s) or table(s) with several parts" in out
-    assert "trace_keys_data" in out and "whole" in out
+    assert "trace_keys_data" in out and "whole" in out and "spans_data           2023-11-14" in out
     assert main(["compact", "--store", url]) == 0
     out = capsys.readouterr().out
     assert "merged spans_data 2023-11-14: 4 parts" in out and "merged traces_data 2023-11-15: 3 parts" in out

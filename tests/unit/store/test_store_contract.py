@@ -71,7 +71,7 @@ def test_roundtrip_whole_trace(store: Store) -> None:
     )
     t = store.get_trace("p", tid(1))
     assert t is not None
-    assert (t.name, t.status, t.duration_ms) == ("chatbot.turn", "OK", 100.0)
+    assert (t.name, t.status, t.duration_ms) == ("chatbot.turn", "OK", 100.0) and isinstance(t.duration_ms, float)
     assert t.tags == {"quality_score": 0.4, "user": "u1"} and t.session_id == "s1"
     assert t.inputs == {"messages": [{"role": "user", "content": "hi"}]} and t.outputs == {"answer": "hello"}
     assert [s.name for s in t.spans] == ["chatbot.turn", "llm.generate"]
@@ -115,6 +115,15 @@ def test_get_trace_keeps_awkward_text_and_numbers_exact(store: Store) -> None:
     assert [(e.name, e.time_ns, e.attributes) for e in span.events] == [(text, 2**62, {"x": text})]
     assert span.end_time_ns - span.start_time_ns == 1_234_567_800 and t.duration_ms == 1234.5678
     assert [(f.name, f.value, f.rationale, f.time_ns) for f in t.findings] == [(text, text, text, 2**62)]
+
+
+def test_one_write_may_span_many_days(store: Store) -> None:
+    # ClickHouse partitions spans and traces by day and refuses more than 100 partitions in one insert block by
+    # default: a backfill of a year of light traffic arrives in one write.
+    day_ms = 86_400_000
+    write(store, spans=spans(*(make_span(tid(i + 1), sid(1), "root", start_ms=-i * day_ms) for i in range(150))))
+    assert store.count_matching("traces", "p") == 150
+    assert store.count_matching("spans", "p", "span.name = 'root'") == 150
 
 
 def test_same_span_twice_keeps_latest(store: Store) -> None:

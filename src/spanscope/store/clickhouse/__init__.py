@@ -130,6 +130,8 @@ class ClickHouseStore(WriteMixin, ReadMixin, ClickHouseQualityMixin):
             parts[kind].append(tuple(_decode_row(packed)))
         traces, finding_rows, span_rows, event_rows = parts
         row = traces[0] if traces else None
+        if row is not None and isinstance(row[5], int):  # JSON writes a whole Float64 as 900, not 900.0
+            row = (*row[:5], float(row[5]), *row[6:])
         if row is None and not finding_rows:
             return None
         finding_rows.sort(key=lambda r: (r[7], r[0]))
