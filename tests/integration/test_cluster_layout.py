@@ -157,6 +157,16 @@ def test_a_store_laid_out_for_a_cluster_answers_like_one_node(node: str, capsys:
             "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = 'spans_local'"
         )[0]
         assert "TTL toDateTime(intDiv(start_time_ns, 1000000000)) + toIntervalDay(30)" in create
+        # the rules are recorded once for the cluster: a record made on another node (its local table has another
+        # UUID) does not make this node set them again
+        assert apply_clickhouse_ttl(clustered, RetentionPolicy(default=30)) == []
+        record = ex.rows("SELECT argMax(ttl, _version) FROM spanscope_retention WHERE table_name = 'spans_local'")[0][0]
+        other_node = "00000000-0000-0000-0000-000000000001 " + record.partition(" ")[2]
+        ex.insert(
+            "spanscope_retention", ("table_name", "ttl", "_version"), [("spans_local", other_node, time.time_ns())]
+        )
+        assert apply_clickhouse_ttl(clustered, RetentionPolicy(default=30)) == []
+        assert apply_clickhouse_ttl(clustered, RetentionPolicy(default=40)) != []  # a new policy still goes out
         clustered.write("p", _batch(day_offsets=(1,)))  # a second part in a closed day
         closed = [d for d in closed_days(ex) if d.table == "spans_local"]
         assert closed and all(d.on_cluster == "" for d in closed)  # one node: no ON CLUSTER

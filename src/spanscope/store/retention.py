@@ -249,7 +249,11 @@ def apply_clickhouse_ttl(engine: Any, policy: RetentionPolicy) -> list[str]:
             continue
         want = ttl_clause(time_sql, policy)
         uuid, _, have = recorded.get(storage, "").partition(" ")
-        if have == want and (uuid == uuids.get(storage) or not want):
+        # The table's UUID tells a table rebuilt by a migration (its rules lost) from the one that got them; on a
+        # cluster each node's local table has its own UUID and migrations do not run, so the rules alone decide
+        # (else every node's restart would set them again, and ClickHouse rewrite the TTL of every part).
+        clustered = storage != name
+        if have == want and (uuid == uuids.get(storage) or not want or clustered):
             continue
         if want:
             ex.command(f"ALTER TABLE `{storage}`{where.on_cluster} MODIFY TTL {want}")
