@@ -160,7 +160,17 @@ def _codecs() -> dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], byt
     try:
         import lz4.frame  # type: ignore[import-untyped]
 
-        out["lz4"] = (lz4.frame.compress, lz4.frame.decompress)
+        def lz4_decompress(data: bytes) -> bytes:
+            # every frame: a client that streams its body compresses each chunk as a frame of its own, and
+            # ``lz4.frame.decompress`` stops after the first (the insert then reads short: "Cannot read all data")
+            out = []
+            while data:
+                frame = lz4.frame.LZ4FrameDecompressor()
+                out.append(frame.decompress(data))
+                data = frame.unused_data
+            return b"".join(out)
+
+        out["lz4"] = (lz4.frame.compress, lz4_decompress)
     except ImportError:
         pass
     try:

@@ -226,3 +226,12 @@ def test_a_store_over_http_answers_like_chdb(tmp_path: Path) -> None:
     assert answers["clickhouse"] == answers["chdb"]
     assert [t["trace_id"] for t in answers["clickhouse"][1]["traces"]] == [tid(1)]
     assert answers["clickhouse"][0]["tags"] == {"user": "u1", "score": 0.5}
+
+
+def test_the_test_endpoint_reads_every_frame_of_a_streamed_body() -> None:
+    # clickhouse-connect streams an insert's blocks, each compressed as a frame of its own
+    lz4_frame = pytest.importorskip("lz4.frame")
+    from tests.clickhouse_http import decode_body
+
+    blocks = [b"first block " * 50, b"second " * 3000, b"third"]
+    assert decode_body(b"".join(lz4_frame.compress(b) for b in blocks), "lz4") == b"".join(blocks)
