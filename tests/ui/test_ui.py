@@ -162,6 +162,23 @@ def test_completion_of_fields_keys_and_values(ui_server: ServerThread, page: Any
     expect(items.first).to_have_text("finding.response_safe_score")
 
 
+def test_completion_typed_before_the_fields_arrive(ui_server: ServerThread, page: Any) -> None:
+    # The fields list arrives after the user has typed (a slow server): the open list is made again with it.
+    import time
+
+    def slow(route: Any) -> None:
+        time.sleep(1.5)
+        route.continue_()
+
+    page.route("**/api/v1/fields*", slow)
+    page.goto(f"{ui_server.url}/?project={DEMO_PROJECT}")
+    box = page.get_by_test_id("filter-input")
+    box.click()
+    box.press_sequentially("span.na")
+    expect(page.locator(".completion li .label").first).to_have_text("span.name")
+    expect(page.locator(".completion")).to_be_visible()
+
+
 def test_sort_paginate_range_and_shareable_url(ui_server: ServerThread, page: Any) -> None:
     page.goto(f"{ui_server.url}/?project={DEMO_PROJECT}")
     expect(page.locator("table.traces tbody tr[data-trace-id]")).to_have_count(50)

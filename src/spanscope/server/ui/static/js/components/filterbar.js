@@ -151,7 +151,11 @@ export function createFilterBar({ value = '', placeholder = '', onSubmit }) {
   let error = null;
   let checkSeq = 0;
 
-  fields().then((d) => { data = d; }).catch(() => {});
+  fields().then((d) => {
+    data = d;
+    // Typed before the fields arrived: the list shown was made without them.
+    if (document.activeElement === input && input.value) open();
+  }).catch(() => {});
 
   function renderBackdrop() {
     clear(backdrop);
