@@ -310,9 +310,11 @@ def _measures(
         members, settings = materialized("m", members_sql)
         # (named apart from m's columns, and set in a subquery: ClickHouse resolves names in the sets' subqueries
         # against the outer statement's aliases, which with a tree condition in a filter breaks its GROUP BY)
-        flags = f"{member_of('m', 'm.in_a', 'm.trace_id', 'trace_id')} AS s_in_a, "
-        flags += f"{member_of('m', 'm.in_b', 'm.trace_id', 'trace_id')} AS s_in_b"
-        source = f"(SELECT *, {flags} FROM spans WHERE project = ?) s WHERE s.s_in_a OR s.s_in_b"
+        in_a = member_of("m", "m.in_a", "m.trace_id", "trace_id")
+        in_b = member_of("m", "m.in_b", "m.trace_id", "trace_id")
+        source = (
+            f"(SELECT *, {in_a} AS s_in_a, {in_b} AS s_in_b FROM spans WHERE project = ?) s WHERE s.s_in_a OR s.s_in_b"
+        )
         flags, params = "s.s_in_a, s.s_in_b", [project]
         by_span = by_span.replace("c.in_", "s.s_in_")
     else:

@@ -113,11 +113,7 @@ def cluster_ddl(
             assert m is not None, engine_full
             family, args = m.group(1), m.group(2)
             if replicated:
-                path = (
-                    f"/clickhouse/tables/{{shard}}/{database}/{target}"
-                    if sharded
-                    else (f"/clickhouse/tables/all/{database}/{target}")
-                )
+                path = f"/clickhouse/tables/{'{shard}' if sharded else 'all'}/{database}/{target}"
                 args = ", ".join([f"'{path}'", "'{replica}'", *([args] if args else [])])
                 family = f"Replicated{family}"
             engine_sql = f"{family}({args or ''}){engine_full[m.end() :]}"
