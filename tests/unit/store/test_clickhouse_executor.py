@@ -7,11 +7,14 @@ by ``tests/clickhouse_http.py`` (every statement executed by chDB in a child pro
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import msgspec
 import pytest
@@ -235,3 +238,43 @@ def test_the_test_endpoint_reads_every_frame_of_a_streamed_body() -> None:
 
     blocks = [b"first block " * 50, b"second " * 3000, b"third"]
     assert decode_body(b"".join(lz4_frame.compress(b) for b in blocks), "lz4") == b"".join(blocks)
+
+
+def test_inserted_data_reaches_the_table_byte_for_byte_over_http(http: Executor) -> None:
+    # clickhouse-connect sends the INSERT and its Native block in one body; two newline bytes in a row inside the
+    # block ("\n\n", or a one-byte "\n" then a length-10 string) once made the endpoint's chDB read the block short
+    values = ["\n\n", "\n", "0123456789", "a\n\nb", "", "x" * 10, "\r\n\r\n", "FORMAT Native\n"]
+    http.command("CREATE TABLE IF NOT EXISTS bytes_kept (i UInt32, s String) ENGINE = Memory")
+    http.insert("bytes_kept", ("i", "s"), list(enumerate(values)))
+    assert http.rows("SELECT s FROM bytes_kept ORDER BY i") == [(v,) for v in values]
+
+
+def test_the_test_endpoint_splits_an_insert_from_its_data_as_a_server_does() -> None:
+    import urllib.request
+
+    url = str(engine_url("clickhouse"))
+    if os.environ.get("SPANSCOPE_TEST_CLICKHOUSE_URL"):
+        pytest.skip("checks the chDB-backed endpoint itself")
+    base = "http://" + urlsplit(url).netloc.split("@")[-1]
+
+    def post(body: bytes, query: str = "") -> bytes:
+        request = urllib.request.Request(f"{base}/?database=default&query={quote(query)}", data=body, method="POST")
+        with urllib.request.urlopen(request) as reply:
+            return bytes(reply.read())
+
+    table = f"split_{uuid.uuid4().hex[:8]}"
+    post(f"CREATE TABLE {table} (s String) ENGINE = Memory".encode())
+    try:
+        row = b"\x02\n\n"  # RowBinary: a 2-byte string of two newlines
+        post(f"INSERT INTO {table} FORMAT RowBinary\n".encode() + row)  # statement and data in the body
+        post(row, f"INSERT INTO {table} FORMAT RowBinary")  # statement in the URL, data in the body
+        post(f"INSERT INTO {table} FORMAT RowBinary \r\n".encode() + b"\x01\n")  # spaces, one newline skipped
+        post(f"INSERT INTO {table} VALUES ('FORMAT TSV x')".encode())  # the text is a value, not a clause
+        assert post(f"SELECT hex(s) FROM {table} ORDER BY s FORMAT TSV".encode()).split() == [
+            b"0A",
+            b"0A0A",
+            b"0A0A",
+            b"464F524D4154205453562078",
+        ]
+    finally:
+        post(f"DROP TABLE {table}".encode())
