@@ -63,8 +63,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()  # HTTP/1.0: the body ends when the connection closes
         for event, data in events:
             frame = (f"event: {event}\n" if event else "") + f"data: {data}\n\n"
-            self.wfile.write(frame.encode())
-            self.wfile.flush()
+            try:
+                self.wfile.write(frame.encode())
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the client stopped reading (a test that abandons its stream): a server moves on
 
     def _error(self, model: str, anthropic: bool) -> bool:
         status = {"error-400": 400, "error-500": 500}.get(model)
