@@ -21,7 +21,7 @@ from spanscope.query.dialect_clickhouse import ClickHouseDialect, ClusterClickHo
 from spanscope.store.clickhouse.cluster import storage_of
 from spanscope.store.clickhouse.executor import ChDBExecutor, Cursor, Executor, HttpExecutor
 from spanscope.store.clickhouse.quality import ClickHouseQualityMixin
-from spanscope.store.clickhouse.schema import MIGRATIONS
+from spanscope.store.clickhouse.schema import MIGRATIONS, IfSupported
 from spanscope.store.clickhouse.write import WriteMixin
 from spanscope.store.duckdb.read import ReadMixin
 from spanscope.store.schema import HOT_ATTRIBUTE_COLUMNS
@@ -108,7 +108,11 @@ class ClickHouseStore(WriteMixin, ReadMixin, ClickHouseQualityMixin):
             # No DDL transactions in ClickHouse: every statement is idempotent (IF NOT EXISTS / OR REPLACE),
             # so a migration interrupted half-way is simply run again.
             for stmt in statements:
-                ex.command(stmt)
+                try:
+                    ex.command(stmt)
+                except Exception as exc:
+                    if not (isinstance(stmt, IfSupported) and "UNKNOWN_SETTING" in str(exc)):
+                        raise
             ex.insert("schema_migrations", ("id",), [(mid,)])
         return pending
 
