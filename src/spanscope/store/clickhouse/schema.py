@@ -694,19 +694,10 @@ MIGRATIONS["0900_span_tokens"] = (
 # point lookups and a page's rows, where their size counts more than their decompression. Metadata only: parts
 # already written keep their codec until a merge rewrites them (a closed day already one part: ``OPTIMIZE TABLE
 # spans_data PARTITION ID '…' FINAL``).
+_TIMES: Final = ("start_time_ns", "end_time_ns", "duration_ms")
 SCAN_COLUMNS_LZ4: Final = {
-    "spans_data": (
-        "project",
-        "name",
-        "kind",
-        "start_time_ns",
-        "end_time_ns",
-        "duration_ms",
-        "status",
-        *HOT_COLUMNS,
-        "attr_tokens",
-    ),
-    "traces_data": ("project", "name", "start_time_ns", "end_time_ns", "duration_ms", "status", "span_count"),
+    "spans_data": ("project", "name", "kind", "status", *_TIMES, *HOT_COLUMNS, "attr_tokens"),
+    "traces_data": ("project", "name", "status", *_TIMES, "span_count"),
 }
 MIGRATIONS["1000_scan_columns_lz4"] = tuple(
     f"ALTER TABLE {table} " + ", ".join(f"MODIFY COLUMN {column} CODEC(LZ4)" for column in columns)
