@@ -12,7 +12,8 @@ clickhouse-connect use, the way ``clickhouse-server`` does:
   ClickHouse's parser skips them) goes to chDB's streaming insert in format F, as a server reads it; every
   other statement goes to chDB whole, as bytes. (chDB's reading of data inline in a statement ends at a blank
   line: a ``Native`` block holding two newline bytes in a row read short, about one insert in a hundred.) An
-  ``INSERT`` with a quote before its ``FORMAT`` (``SETTINGS x = 'y'``) is not split, and goes whole.
+  ``INSERT`` with a quote before its ``FORMAT`` (``SETTINGS x = 'y'``), an ``INSERT … SELECT`` and one with
+  ``param_*`` values are not split, and go whole.
 - ``param_<name>`` bind ``{name:Type}`` query parameters (ClickHouse's escaped text, passed on unchanged);
   ``database`` is the current database (``USE``); ``default_format`` the output format when the SQL names
   none (else TabSeparated).
@@ -51,6 +52,7 @@ from __future__ import annotations
 import argparse
 import base64
 import bz2
+import contextlib
 import email.policy
 import gzip
 import json
@@ -121,10 +123,11 @@ HTTP_STATUS = {name: status for status, names in _STATUS_NAMES.items() for name 
 _INSERT = re.compile(rb"\s*INSERT\b", re.I)
 _OUTPUT_FORMAT = re.compile(rb"\bFORMAT\s+(\w+)\s*;?\s*$", re.I)
 _SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_INSERT_FORMAT = re.compile(rb"^(\s*INSERT\b.*)\bFORMAT\s+(\w+)\s*$", re.I | re.S)
-# An INSERT and its data in one body: the statement (no quote before FORMAT, so no string holds the match), then
-# the data after spaces and at most one newline.
-_INSERT_THEN_DATA = re.compile(rb"\s*INSERT\s+INTO\s[^'\"]*?\bFORMAT\s+\w+(?=\s)[ \t\f]*\r?\n?", re.I)
+# An INSERT of data in format F (not an INSERT … SELECT, whose SELECT may name a column ``format``).
+_INSERT_FORMAT = re.compile(rb"^(\s*INSERT\b(?:(?!\bSELECT\b).)*)\bFORMAT\s+(\w+)\s*$", re.I | re.S)
+# An INSERT and its data in one body: the statement (no quote before FORMAT, so no string holds the match; no
+# SELECT), then the data after spaces and at most one newline.
+_INSERT_THEN_DATA = re.compile(rb"\s*INSERT\s+INTO\s(?:(?!\bSELECT\b)[^'\"])*?\bFORMAT\s+\w+(?=\s)[ \t\f]*\r?\n?", re.I)
 _ERROR = re.compile(r"Code: (\d+)\. .*\(([A-Z][A-Z0-9_]+)\)\s*$", re.S)
 
 
@@ -296,7 +299,8 @@ class Engine:
         try:
             inserter.append(data)
         except BaseException:
-            inserter.cancel()
+            with contextlib.suppress(Exception):  # the append's error is the one to report
+                inserter.cancel()
             raise
         return inserter.finish()
 
@@ -317,7 +321,7 @@ class Engine:
             with self._lock:
                 self._run(f"USE `{database.replace('`', '``')}`")
                 self._apply_settings(settings)
-                if data and (m := _INSERT_FORMAT.match(sql)):
+                if data and not bound and (m := _INSERT_FORMAT.match(sql)):
                     inserted = self._insert(m.group(1), m.group(2).decode(), data)
                     result, written = None, (inserted.rows_written, inserted.bytes_written)
                 else:

@@ -10,6 +10,7 @@ with :class:`~spanscope.query.dialect_clickhouse.ClickHouseDialect`. Writes: ``w
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from typing import Any, Final
@@ -28,6 +29,8 @@ from spanscope.store.schema import HOT_ATTRIBUTE_COLUMNS
 
 DIALECT: Final = ClickHouseDialect(hot_columns=HOT_ATTRIBUTE_COLUMNS)
 CLUSTER_DIALECT: Final = ClusterClickHouseDialect(hot_columns=HOT_ATTRIBUTE_COLUMNS)
+
+log = logging.getLogger("spanscope.store")
 
 
 def executor_from_url(url: str) -> Executor:
@@ -113,6 +116,8 @@ class ClickHouseStore(WriteMixin, ReadMixin, ClickHouseQualityMixin):
                 except Exception as exc:
                     if not (isinstance(stmt, IfSupported) and "UNKNOWN_SETTING" in str(exc)):
                         raise
+                    log.warning("migration %s: the server does not know a setting, skipped (run it by hand after an "
+                                "upgrade): %s", mid, stmt)  # fmt: skip
             ex.insert("schema_migrations", ("id",), [(mid,)])
         return pending
 

@@ -695,8 +695,10 @@ MIGRATIONS["0900_span_tokens"] = (
 # already written keep their codec until a merge rewrites them (a closed day already one part: ``OPTIMIZE TABLE
 # spans_data PARTITION ID '…' FINAL``).
 _TIMES: Final = ("start_time_ns", "end_time_ns", "duration_ms")
+# the hot columns as they were (a later hot column gets its codec in the migration that adds it)
+_HOT_AT_1000: Final = ("attr_model", "attr_total_tokens", "attr_input_tokens", "attr_output_tokens", "attr_cost_usd")
 SCAN_COLUMNS_LZ4: Final = {
-    "spans_data": ("project", "name", "kind", "status", *_TIMES, *HOT_COLUMNS, "attr_tokens"),
+    "spans_data": ("project", "name", "kind", "status", *_TIMES, *_HOT_AT_1000, "attr_tokens"),
     "traces_data": ("project", "name", "status", *_TIMES, "span_count"),
 }
 MIGRATIONS["1000_scan_columns_lz4"] = tuple(
@@ -712,7 +714,8 @@ MIGRATIONS["1000_scan_columns_lz4"] = tuple(
 # (inserts, merges, fetches) in the cache: the first 8 calls 20.6-21.1 ms through the API (median; 27.7 before).
 # Marks are ~16 B per granule and column: ~0.4 GB for 1B spans, within the default 5 GB mark cache (the prewarm fills
 # at most ``mark_cache_prewarm_ratio`` of it).
-# The setting is new in ClickHouse 25: an older server skips the statements (``IfSupported``).
+# The setting is new in ClickHouse 24.11: an older server skips the statements (``IfSupported``). A later rebuild of
+# one of these tables (or of a table in ``SCAN_COLUMNS_LZ4``) must carry the setting (and codecs) over.
 PREWARMED_TABLES: Final = ("spans_data", "traces_data", "trace_keys_data", "findings_data", "events_data")
 MIGRATIONS["1100_prewarm_marks"] = tuple(
     IfSupported(f"ALTER TABLE {table} MODIFY SETTING prewarm_mark_cache = 1") for table in PREWARMED_TABLES
