@@ -128,7 +128,8 @@ _INSERT_FORMAT = re.compile(rb"^(\s*INSERT\b(?:(?!\bSELECT\b).)*)\bFORMAT\s+(\w+
 # An INSERT and its data in one body: the statement (no quote before FORMAT, so no string holds the match; no
 # SELECT), then the data after spaces and at most one newline.
 _INSERT_THEN_DATA = re.compile(rb"\s*INSERT\s+INTO\s(?:(?!\bSELECT\b)[^'\"])*?\bFORMAT\s+\w+(?=\s)[ \t\f]*\r?\n?", re.I)
-_ERROR = re.compile(r"Code: (\d+)\. .*\(([A-Z][A-Z0-9_]+)\)\s*$", re.S)
+# chDB's error text; a streaming insert's carries words of its own before it and the version after it
+_ERROR = re.compile(r"Code: (\d+)\. .*\(([A-Z][A-Z0-9_]+)\)(?=(?:\s*\(version [^)]*\))?\s*$)", re.S)
 
 
 class ClickHouseError(Exception):
@@ -145,10 +146,10 @@ class ClickHouseError(Exception):
     @classmethod
     def from_chdb(cls, error: Exception) -> ClickHouseError:
         text = str(error).strip()
-        m = _ERROR.search(text)  # a streaming insert's error starts with its own words ("… append failed: Code: …")
+        m = _ERROR.search(text)
         if m is None:
             return cls.of(1001, "STD_EXCEPTION", text)
-        return cls(int(m.group(1)), m.group(2), text[m.start() :])
+        return cls(int(m.group(1)), m.group(2), m.group(0))
 
 
 # ---------------------------------------------------------------------------- codecs

@@ -250,6 +250,7 @@ def test_inserted_data_reaches_the_table_byte_for_byte_over_http(http: Executor)
 
 
 def test_the_test_endpoint_splits_an_insert_from_its_data_as_a_server_does() -> None:
+    import urllib.error
     import urllib.request
 
     url = str(engine_url("clickhouse"))
@@ -277,5 +278,11 @@ def test_the_test_endpoint_splits_an_insert_from_its_data_as_a_server_does() -> 
             b"0A0A",
             b"464F524D4154205453562078",
         ]
+        # data that ends short fails as ClickHouse reports it, and the session takes the next statement
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            post(b"\x05ab", f"INSERT INTO {table} FORMAT RowBinary")
+        assert failed.value.headers["X-ClickHouse-Exception-Code"] == "33"  # CANNOT_READ_ALL_DATA
+        assert b"CANNOT_READ_ALL_DATA" in failed.value.read()
+        assert post(f"SELECT count() FROM {table} FORMAT TSV".encode()) == b"4\n"
     finally:
         post(f"DROP TABLE {table}".encode())
