@@ -53,7 +53,7 @@ _DISTRIBUTED = re.compile(r"^Distributed\(\s*'?([^',\s]+)'?\s*,\s*'?([^',\s]+)'?
 
 def local_name(table: str) -> str:
     """The shard-local table behind a sharded one: ``spans_data`` -> ``spans_local``."""
-    return (table.removesuffix("_data") if table.endswith("_data") else table) + "_local"
+    return table.removesuffix("_data") + "_local"
 
 
 def _quoted(name: str) -> str:
